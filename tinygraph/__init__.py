@@ -1,0 +1,60 @@
+"""tinygraph: computation graphs with automatic differentiation, built on NumPy, for learning.
+
+Every operation is a Node class whose forward and backward read like the math; ``backward()``
+applies the chain rule over the recorded graph. This module re-exports the public API.
+"""
+
+# Tensor first: its module imports the operator nodes, which in turn need Tensor.
+from tinygraph.tensor import Tensor, tensor  # isort: skip
+from tinygraph.engine import detect_anomaly, no_grad
+from tinygraph.functional import (
+    bce,
+    bce_with_logits,
+    exp,
+    linear,
+    log,
+    log_softmax,
+    logit,
+    matmul,
+    max,
+    mean,
+    mse,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    softmax_cross_entropy,
+    sum,
+    tanh,
+    transpose,
+)
+from tinygraph.node import Node
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Node",
+    "Tensor",
+    "bce",
+    "bce_with_logits",
+    "detect_anomaly",
+    "exp",
+    "linear",
+    "log",
+    "log_softmax",
+    "logit",
+    "matmul",
+    "max",
+    "mean",
+    "mse",
+    "no_grad",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax",
+    "softmax_cross_entropy",
+    "sum",
+    "tanh",
+    "tensor",
+    "transpose",
+]

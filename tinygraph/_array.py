@@ -1,0 +1,95 @@
+"""The array back end: NumPy, and the few numerically careful helpers the nodes share.
+
+Every array computation of tinygraph happens in the nodes or here, so that swapping the array
+library (CuPy, Dask) means changing this module and the nodes, and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+xp = np
+ndarray = np.ndarray
+
+FLOAT_DTYPES = (np.float16, np.float32, np.float64, np.longdouble)
+
+
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert ``data`` to an ndarray; Python numbers and lists become float64 unless ``dtype`` says."""
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    if isinstance(data, np.ndarray):
+        return data
+    array = np.asarray(data)
+    if array.dtype.kind in "biu" and not isinstance(data, np.generic):
+        return array.astype(np.float64)
+    return array
+
+
+def is_float(array: np.ndarray) -> bool:
+    return array.dtype.kind == "f"
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes along which an array of ``shape`` was broadcast to ``grad.shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """True if an array of ``shape`` broadcasts to ``target`` without changing ``target``."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def all_finite(array: np.ndarray) -> bool:
+    return bool(np.isfinite(array).all())
+
+
+def sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """σ(z) and 1 − σ(z) = σ(−z), both exact for any finite z (no overflow, no cancellation)."""
+    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    big = 1.0 / (1.0 + e)  # σ(|z|)
+    small = e * big  # σ(−|z|) = e^(−|z|) / (1 + e^(−|z|))
+    positive = z >= 0
+    return np.where(positive, big, small), np.where(positive, small, big)
+
+
+def softplus(z: np.ndarray) -> np.ndarray:
+    """log(1 + e^z) = max(z, 0) + log1p(e^(−|z|)): finite and exact for any finite z."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def logsumexp(x: np.ndarray, axis: int, keepdims: bool = True) -> np.ndarray:
+    """log Σ e^x along ``axis``, shifted by the maximum so that nothing overflows."""
+    m = x.max(axis=axis, keepdims=True)
+    out = m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def safe_log(p: np.ndarray) -> np.ndarray:
+    """log(p) floored at log(smallest normal number): log(0) is about −708 in float64, not −inf."""
+    tiny = np.finfo(p.dtype).tiny if is_float(p) else np.finfo(np.float64).tiny
+    return np.log(np.maximum(p, tiny))
+
+
+def one_hot(labels: np.ndarray, n_classes: int, dtype: Any) -> np.ndarray:
+    out = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out
+
+
+def scatter_add(shape: tuple[int, ...], index: Any, values: np.ndarray, dtype: Any) -> np.ndarray:
+    """An array of zeros of ``shape`` with ``values`` added at ``index`` (repeated indices add up)."""
+    out = np.zeros(shape, dtype=dtype)
+    np.add.at(out, index, values)
+    return out

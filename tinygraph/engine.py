@@ -1,0 +1,151 @@
+"""The backward pass: topological order, the chain rule, gradient accumulation, and the modes.
+
+The engine alone accumulates gradients, sums broadcast gradients back to their input's shape and
+checks what each node's ``backward`` returns; a node only computes its local chain-rule step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from tinygraph import _array
+
+if TYPE_CHECKING:
+    from tinygraph.node import Node
+    from tinygraph.tensor import Tensor
+
+
+class _Mode:
+    """Global switches read by every node call: is the graph recorded, are values checked."""
+
+    grad_enabled: bool = True
+    detect_anomaly: bool = False
+
+
+mode = _Mode()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager under which no operation requires grad, so nothing is recorded for backward.
+
+    Examples
+    --------
+    >>> import tinygraph as tg
+    >>> w = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> with tg.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+    previous = mode.grad_enabled
+    mode.grad_enabled = False
+    try:
+        yield
+    finally:
+        mode.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Context manager that raises FloatingPointError at the first node producing NaN or inf.
+
+    Forward values are checked as each node runs, so the first non-finite output is named in
+    forward order; gradients are checked as backward runs, in backward order.
+    """
+    previous = mode.detect_anomaly
+    mode.detect_anomaly = True
+    try:
+        yield
+    finally:
+        mode.detect_anomaly = previous
+
+
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor that ``root`` depends on and that requires grad, inputs before outputs.
+
+    An iterative depth-first search: a graph of any depth needs no recursion.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor.node
+        if node is not None:
+            for parent in node.inputs:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> None:
+    """Apply the chain rule from ``root`` (seeded with ``grad``) to every tensor it depends on.
+
+    Leaves (tensors no node produced) that require grad accumulate into ``.grad``; an intermediate
+    tensor does so when ``retain_grads`` is true or it called ``retain_grad()``. The recorded
+    graph is left intact, so a second call adds the same gradients again.
+    """
+    pending: dict[int, _array.ndarray] = {id(root): grad}
+    shown: dict[int, _array.ndarray] = {}
+    for tensor in reversed(topological_order(root)):
+        node = tensor.node
+        g = pending.pop(id(tensor), None)
+        if node is None or retain_grads or tensor.retains_grad:
+            total = _add(g, shown.pop(id(tensor), None))
+            if total is not None:
+                tensor.grad = total if tensor.grad is None else tensor.grad + total
+        if node is None or g is None:
+            continue
+        for index, parent, parent_grad in _input_grads(node, g):
+            target = shown if index in node.shortcut else pending
+            target[id(parent)] = _add(target.get(id(parent)), parent_grad)
+
+
+def _input_grads(node: Node, g: _array.ndarray) -> Iterator[tuple[int, Tensor, _array.ndarray]]:
+    """Call ``node.backward`` and check, unbroadcast and cast what it returns, input by input."""
+    grads = node.backward(g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    name = type(node).__name__
+    if len(grads) != len(node.inputs):
+        raise TypeError(
+            f"{name}.backward returned {len(grads)} gradient(s) but the node has "
+            f"{len(node.inputs)} input(s): return one per input, None where none is needed"
+        )
+    for index, (parent, parent_grad) in enumerate(zip(node.inputs, grads)):
+        if parent_grad is None or not parent.requires_grad:
+            continue
+        parent_grad = _array.as_array(parent_grad)
+        if parent_grad.shape != parent.shape:
+            if not _array.broadcasts_to(parent.shape, parent_grad.shape):
+                raise ValueError(
+                    f"{name}.backward: gradient for input {index} has shape {parent_grad.shape} "
+                    f"but the input has shape {parent.shape}"
+                )
+            parent_grad = _array.unbroadcast(parent_grad, parent.shape)
+        if parent_grad.dtype != parent.dtype:
+            parent_grad = parent_grad.astype(parent.dtype)
+        if mode.detect_anomaly and not _array.all_finite(parent_grad):
+            raise FloatingPointError(
+                f"{name}.backward produced a non-finite gradient for input {index} "
+                f"(shape {parent.shape})"
+            )
+        yield index, parent, parent_grad
+
+
+def _add(a: _array.ndarray | None, b: _array.ndarray | None) -> _array.ndarray | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b

@@ -1,0 +1,90 @@
+"""Node: one operation of the graph, with the forward/backward contract every operation follows.
+
+A subclass writes the math of one slide: ``forward(*arrays)`` computes the output from input
+arrays and saves what the derivative needs; ``backward(grad_output)`` returns one gradient per
+input (the chain rule's local step), ``None`` for an input that needs none. Calling an instance on
+tensors, ``Cube()(x)``, runs forward and records the node in the graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from tinygraph import _array
+from tinygraph.engine import mode
+from tinygraph.tensor import Tensor, as_tensor
+
+
+class Node:
+    """Base class of every operation: built-in nodes and user-defined ones alike.
+
+    Attributes
+    ----------
+    inputs : tuple of Tensor
+        The tensors the node was called on, in order (set by the call).
+    needs_grad : tuple of bool
+        For each input, whether backward must compute its gradient: skip the others.
+    shortcut : set of int
+        Indices of inputs whose gradient is shown but not propagated, because the node sends the
+        combined chain-rule product to a further input instead (see ``BCE``). Empty for most nodes.
+
+    Examples
+    --------
+    A user-defined node, x³, with its derivative 3x²:
+
+    >>> import numpy as np
+    >>> import tinygraph as tg
+    >>> class Cube(tg.Node):
+    ...     def forward(self, x):
+    ...         self.x = x
+    ...         return x ** 3
+    ...     def backward(self, grad):
+    ...         return (grad * 3 * self.x ** 2,)
+    >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> Cube()(x).sum().backward()
+    >>> x.grad
+    array([ 3., 12.])
+    """
+
+    inputs: tuple[Tensor, ...]
+    needs_grad: tuple[bool, ...]
+    shortcut: ClassVar[frozenset[int]] | frozenset[int] = frozenset()
+
+    def forward(self, *arrays: Any) -> _array.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
+
+    def backward(self, grad_output: _array.ndarray) -> tuple[_array.ndarray | None, ...]:
+        raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_output)")
+
+    def __call__(self, *inputs: Any) -> Tensor:
+        name = type(self).__name__
+        if "inputs" in self.__dict__:
+            raise RuntimeError(
+                f"this {name} instance was already called: a node records one call of the "
+                f"graph, so create a new one for each call, e.g. {name}()(x)"
+            )
+        tensors = tuple(as_tensor(x) for x in inputs)
+        self.inputs = tensors
+        self.needs_grad = tuple(t.requires_grad for t in tensors)
+        if mode.detect_anomaly:
+            with _array.xp.errstate(all="ignore"):
+                out = self._forward(name, tensors)
+            if _array.is_float(out) and not _array.all_finite(out):
+                raise FloatingPointError(f"{name} produced NaN or inf in forward (output shape {out.shape})")
+        else:
+            out = self._forward(name, tensors)
+        requires_grad = mode.grad_enabled and any(self.needs_grad)
+        return Tensor._from_node(out, self, requires_grad)
+
+    def _forward(self, name: str, tensors: tuple[Tensor, ...]) -> _array.ndarray:
+        try:
+            out = self.forward(*(t.data for t in tensors))
+        except ValueError as error:
+            if str(error).startswith(name):
+                raise
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
+        return _array.as_array(out)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,0 +1,114 @@
+"""Activation nodes: sigmoid and its inverse the logit, tanh, ReLU, softmax and log-softmax.
+
+Each is computed in a form that is exact and finite for any finite input: no exp overflows, no
+1 − σ(z) cancels to zero.
+"""
+
+from __future__ import annotations
+
+from tinygraph import _array
+from tinygraph._array import ndarray, xp
+from tinygraph.node import Node
+
+Grads = tuple[ndarray | None, ...]
+
+
+class Sigmoid(Node):
+    """The logistic sigmoid a = σ(z) = 1 / (1 + e^(−z)), the probability P(y = 1 | x).
+
+    Notes
+    -----
+    The "nice derivative": da/dz = σ(z)(1 − σ(z)) = a(1 − a), at most 0.25 (at z = 0).
+    Backward: dL/dz = dL/da · a(1 − a). The node keeps a and 1 − a = σ(−z), each computed
+    directly, so the derivative stays exact where 1 − a would round to 0 (z > 37).
+    """
+
+    def forward(self, z: ndarray) -> ndarray:
+        self.z = z
+        self.a, self.one_minus_a = _array.sigmoid(z)
+        return self.a
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * self.a * self.one_minus_a,)
+
+
+class Logit(Node):
+    """The logit (log-odds) z = log(p / (1 − p)), the inverse of the sigmoid.
+
+    Notes
+    -----
+    dz/dp = 1 / (p (1 − p)). Defined on [0, 1] (±inf at the ends).
+    """
+
+    def forward(self, p: ndarray) -> ndarray:
+        outside = (p < 0) | (p > 1)
+        if outside.any():
+            raise ValueError(f"Logit: probabilities must lie in [0, 1]; found {p[outside].flat[0]!r}")
+        self.p = p
+        with xp.errstate(divide="ignore"):
+            return xp.log(p) - xp.log1p(-p)
+
+    def backward(self, grad: ndarray) -> Grads:
+        with xp.errstate(divide="ignore"):
+            return (grad / (self.p * (1 - self.p)),)
+
+
+class Tanh(Node):
+    """a = tanh(z);  da/dz = 1 − a²."""
+
+    def forward(self, z: ndarray) -> ndarray:
+        self.a = xp.tanh(z)
+        return self.a
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * (1 - self.a**2),)
+
+
+class ReLU(Node):
+    """a = max(z, 0);  da/dz = 1 where z > 0, else 0."""
+
+    def forward(self, z: ndarray) -> ndarray:
+        self.positive = z > 0
+        return xp.maximum(z, 0)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * self.positive,)
+
+
+class Softmax(Node):
+    """a_k = e^(z_k) / Σ_j e^(z_j) along ``axis``.
+
+    Notes
+    -----
+    Computed as exp(z − logsumexp(z)), so no exponent overflows. Backward (the Jacobian
+    diag(a) − a aᵀ applied to the incoming gradient): dL/dz = a ⊙ (dL/da − Σ_k a_k dL/da_k).
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, z: ndarray) -> ndarray:
+        self.a = xp.exp(z - _array.logsumexp(z, self.axis))
+        return self.a
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (self.a * (grad - (grad * self.a).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Node):
+    """log a_k = z_k − logsumexp(z) along ``axis``.
+
+    Notes
+    -----
+    Backward: dL/dz = dL/dlog a − softmax(z) · Σ_k dL/dlog a_k.
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, z: ndarray) -> ndarray:
+        self.log_a = z - _array.logsumexp(z, self.axis)
+        return self.log_a
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True),)

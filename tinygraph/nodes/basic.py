@@ -1,0 +1,254 @@
+"""The primitive nodes behind the tensor operators: arithmetic, matmul, exp/log, reductions, shapes.
+
+Binary nodes return gradients shaped like the broadcast output; the engine sums them back to each
+input's own shape, so the math here stays the textbook one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinygraph import _array
+from tinygraph._array import ndarray, xp
+from tinygraph.node import Node
+
+Grads = tuple[ndarray | None, ...]
+
+
+class Add(Node):
+    """z = x + y;  dz/dx = 1, dz/dy = 1."""
+
+    def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        return x + y
+
+    def backward(self, grad: ndarray) -> Grads:
+        return grad, grad
+
+
+class Sub(Node):
+    """z = x − y;  dz/dx = 1, dz/dy = −1."""
+
+    def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        return x - y
+
+    def backward(self, grad: ndarray) -> Grads:
+        return grad, -grad
+
+
+class Neg(Node):
+    """z = −x;  dz/dx = −1."""
+
+    def forward(self, x: ndarray) -> ndarray:
+        return -x
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (-grad,)
+
+
+class Mul(Node):
+    """z = x · y;  dz/dx = y, dz/dy = x."""
+
+    def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, grad: ndarray) -> Grads:
+        gx = grad * self.y if self.needs_grad[0] else None
+        gy = grad * self.x if self.needs_grad[1] else None
+        return gx, gy
+
+
+class Div(Node):
+    """z = x / y;  dz/dx = 1 / y, dz/dy = −x / y² = −z / y."""
+
+    def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        self.y = y
+        self.z = x / y
+        return self.z
+
+    def backward(self, grad: ndarray) -> Grads:
+        gx = grad / self.y if self.needs_grad[0] else None
+        gy = -grad * self.z / self.y if self.needs_grad[1] else None
+        return gx, gy
+
+
+class Pow(Node):
+    """z = x ** p;  dz/dx = p · x^(p − 1), dz/dp = z · log x (for x > 0)."""
+
+    def forward(self, x: ndarray, p: ndarray) -> ndarray:
+        self.x, self.p = x, p
+        self.z = x**p
+        return self.z
+
+    def backward(self, grad: ndarray) -> Grads:
+        gx = grad * self.p * self.x ** (self.p - 1) if self.needs_grad[0] else None
+        gp = None
+        if self.needs_grad[1]:
+            positive = self.x > 0
+            gp = grad * xp.where(positive, self.z * xp.log(xp.where(positive, self.x, 1)), 0)
+        return gx, gp
+
+
+class MatMul(Node):
+    """z = x @ y (NumPy's matmul rules);  dL/dx = dL/dz @ yᵀ, dL/dy = xᵀ @ dL/dz."""
+
+    def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        self.x, self.y = x, y
+        return x @ y
+
+    def backward(self, grad: ndarray) -> Grads:
+        x, y = self.x, self.y
+        if x.ndim == 1 and y.ndim == 1:
+            return grad * y, grad * x
+        # Treat a vector as a one-row (x) or one-column (y) matrix, then drop that axis again.
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        g2 = xp.expand_dims(grad, -2) if x.ndim == 1 else grad
+        g2 = xp.expand_dims(g2, -1) if y.ndim == 1 else g2
+        gx = gy = None
+        if self.needs_grad[0]:
+            gx = g2 @ xp.swapaxes(y2, -1, -2)
+            gx = gx[..., 0, :] if x.ndim == 1 else gx
+        if self.needs_grad[1]:
+            gy = xp.swapaxes(x2, -1, -2) @ g2
+            gy = gy[..., 0] if y.ndim == 1 else gy
+        return gx, gy
+
+
+class Exp(Node):
+    """a = eˣ;  da/dx = eˣ = a."""
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.a = xp.exp(x)
+        return self.a
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * self.a,)
+
+
+class Log(Node):
+    """a = log x;  da/dx = 1 / x."""
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.x = x
+        return xp.log(x)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad / self.x,)
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(sorted(a % ndim if -ndim <= a < ndim else _bad_axis(a, ndim) for a in axes))
+
+
+def _bad_axis(axis: int, ndim: int) -> int:
+    raise ValueError(f"axis {axis} is out of bounds for a tensor with {ndim} dimension(s)")
+
+
+class _Reduction(Node):
+    """Shared bookkeeping of Sum, Mean and Max: which axes were reduced, and how to undo it."""
+
+    def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def _remember(self, x: ndarray) -> tuple[int, ...]:
+        self.shape = x.shape
+        self.axes = _axes(self.axis, x.ndim)
+        return self.axes
+
+    def _expand(self, grad: ndarray) -> ndarray:
+        """``grad`` with the reduced axes put back as length-1 axes, ready to broadcast."""
+        return grad if self.keepdims else xp.expand_dims(grad, self.axes)
+
+
+class Sum(_Reduction):
+    """s = Σ x over ``axis``;  ds/dx = 1 for every summed element."""
+
+    def forward(self, x: ndarray) -> ndarray:
+        return x.sum(axis=self._remember(x), keepdims=self.keepdims)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (xp.broadcast_to(self._expand(grad), self.shape),)
+
+
+class Mean(_Reduction):
+    """m = (1/n) Σ x over ``axis``;  dm/dx = 1/n."""
+
+    def forward(self, x: ndarray) -> ndarray:
+        axes = self._remember(x)
+        self.count = int(xp.prod([x.shape[a] for a in axes]))
+        return x.mean(axis=axes, keepdims=self.keepdims)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (xp.broadcast_to(self._expand(grad) / self.count, self.shape),)
+
+
+class Max(_Reduction):
+    """m = max x over ``axis``;  dm/dx = 1 at the maximum (split evenly between ties), else 0."""
+
+    def forward(self, x: ndarray) -> ndarray:
+        axes = self._remember(x)
+        m = x.max(axis=axes, keepdims=True)
+        self.is_max = x == m
+        return m if self.keepdims else xp.squeeze(m, axis=axes)
+
+    def backward(self, grad: ndarray) -> Grads:
+        ties = self.is_max.sum(axis=self.axes, keepdims=True)
+        return (self.is_max * (self._expand(grad) / ties),)
+
+
+class Reshape(Node):
+    """y = x reshaped;  dL/dx = dL/dy reshaped back."""
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.in_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad.reshape(self.in_shape),)
+
+
+class Transpose(Node):
+    """y = x with its axes permuted;  dL/dx = dL/dy with the inverse permutation."""
+
+    def __init__(self, axes: Any = None) -> None:
+        self.axes = axes
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.inverse = None if self.axes is None else tuple(xp.argsort(self.axes))
+        return x.transpose(self.axes)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad.transpose(self.inverse),)
+
+
+class GetItem(Node):
+    """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = _plain_index(index)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.shape, self.dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (_array.scatter_add(self.shape, self.index, grad, self.dtype),)
+
+
+def _plain_index(index: Any) -> Any:
+    """An index with any Tensor inside replaced by its array."""
+    from tinygraph.tensor import Tensor
+
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index

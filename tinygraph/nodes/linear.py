@@ -1,0 +1,54 @@
+"""The Linear node: the net input z = x @ w + b of logistic regression and of every dense layer."""
+
+from __future__ import annotations
+
+from tinygraph._array import ndarray, xp
+from tinygraph.node import Node
+
+Grads = tuple[ndarray | None, ...]
+
+
+class Linear(Node):
+    """Net input z = x @ w + b.
+
+    Parameters (of the call)
+    ------------------------
+    x : shape (N, d) or (d,)
+        Inputs, one example per row.
+    w : shape (d,) or (d, k)
+        Weights: a vector gives one net input per example, z of shape (N,); a matrix gives k.
+    b : shape () or (k,), optional
+        Bias.
+
+    Notes
+    -----
+    dz/dw_j = x_j and dz/db = 1, so with the incoming gradient dL/dz:
+    dL/dw = xᵀ · dL/dz, dL/db = Σ_n dL/dz_n, dL/dx = dL/dz · wᵀ.
+    The bias gradient is returned unsummed; the engine sums it over the batch.
+    """
+
+    def forward(self, x: ndarray, w: ndarray, b: ndarray | None = None) -> ndarray:
+        _check_shapes(x, w, b)
+        self.x, self.w = x, w
+        z = x @ w
+        return z if b is None else z + b
+
+    def backward(self, grad: ndarray) -> Grads:
+        x, w = self.x, self.w
+        gx = gw = None
+        if self.needs_grad[0]:  # usually not: x is data
+            gx = xp.multiply.outer(grad, w) if w.ndim == 1 else grad @ w.T
+        if self.needs_grad[1]:
+            gw = x.T @ grad if x.ndim == 2 else xp.multiply.outer(x, grad)
+        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, grad)
+
+
+def _check_shapes(x: ndarray, w: ndarray, b: ndarray | None) -> None:
+    if x.ndim not in (1, 2) or w.ndim not in (1, 2) or x.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"Linear: x has shape {x.shape} but w has shape {w.shape}; "
+            "expected x of shape (N, d) and w of shape (d,) or (d, k)"
+        )
+    out = w.shape[1:]
+    if b is not None and b.shape not in ((), out):
+        raise ValueError(f"Linear: b has shape {b.shape} but w has shape {w.shape}; expected b of shape {out}")

@@ -1,0 +1,198 @@
+"""Loss nodes: binary cross-entropy (the NLL of logistic regression), softmax cross-entropy, MSE.
+
+Each compares a prediction with a target that needs no gradient, checks that the two fit together
+(same shape, targets in range), and reduces the per-example losses by "mean", "sum" or "none".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinygraph import _array
+from tinygraph._array import ndarray, xp
+from tinygraph.node import Node
+from tinygraph.nodes.activations import Sigmoid
+from tinygraph.tensor import Tensor, as_tensor
+
+Grads = tuple[ndarray | None, ...]
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class _Loss(Node):
+    """Reduction bookkeeping shared by the losses: L = mean, sum or none of the per-example l."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+
+    def _reduce(self, losses: ndarray) -> ndarray:
+        self.count = losses.size
+        if self.reduction == "mean":
+            return losses.mean()
+        return losses.sum() if self.reduction == "sum" else losses
+
+    def _scale(self, grad: ndarray) -> ndarray:
+        """dL/dl for each per-example loss l: grad / N for "mean", grad otherwise."""
+        return grad / self.count if self.reduction == "mean" else grad
+
+    def _check_same_shape(self, prediction: ndarray, target: ndarray, what: str = "prediction") -> None:
+        if prediction.shape != target.shape:
+            raise ValueError(
+                f"{type(self).__name__}: target y has shape {target.shape} but the {what} has shape "
+                f"{prediction.shape}; they must match (no broadcasting between prediction and target)"
+            )
+
+    def _check_range(self, values: ndarray, what: str, low: float = 0.0, high: float = 1.0) -> None:
+        outside = ~((values >= low) & (values <= high))  # NaN counts as outside
+        if outside.any():
+            raise ValueError(
+                f"{type(self).__name__}: {what} must lie in [{low:g}, {high:g}]; found {values[outside].flat[0]!r}"
+            )
+
+
+class BCE(_Loss):
+    """Binary cross-entropy on probabilities, the negative log-likelihood of logistic regression.
+
+    l = −[ y log p + (1 − y) log(1 − p) ]
+
+    Parameters (of the call)
+    ------------------------
+    p : shape (N,) or any
+        Predicted probabilities P(y = 1 | x), in [0, 1].
+    y : same shape as p
+        Targets in [0, 1] (class labels 0/1, or soft labels).
+
+    Notes
+    -----
+    dl/dp = (1 − y)/(1 − p) − y/p = (p − y) / (p (1 − p)). When p is the output of a Sigmoid node (the lecture's
+    net input → sigmoid → NLL graph), the loss is computed from the net input z instead:
+    l = softplus(z) − y z, exact for any z where log(σ(z)) would round to log(0). Backward then
+    sends dL/dz = (a − y)/N straight to z, because the two factors cancel:
+    dL/da · da/dz = (a − y) / (a (1 − a)) · a(1 − a) = a − y. The edge through a still shows dL/da.
+    Otherwise, for probabilities of exactly 0 or 1, log is floored at log(tiny) (about −708 in
+    float64), so the loss and its gradient stay finite.
+    """
+
+    def __call__(self, p: Any, y: Any) -> Tensor:  # type: ignore[override]
+        p = as_tensor(p)
+        if isinstance(p.node, Sigmoid):  # the lecture's graph: also take the net input z
+            self.shortcut = frozenset({0})
+            return super().__call__(p, y, p.node.inputs[0])
+        return super().__call__(p, y)
+
+    def forward(self, p: ndarray, y: ndarray, z: ndarray | None = None) -> ndarray:
+        y = y.astype(p.dtype, copy=False)
+        self._check_same_shape(p, y)
+        self._check_range(y, "targets y")
+        self.p, self.y, self.z = p, y, z
+        if z is not None:
+            return self._reduce(_array.softplus(z) - y * z)
+        self._check_range(p, "probabilities p (use bce_with_logits for net inputs)")
+        return self._reduce(-(y * _array.safe_log(p) + (1 - y) * _array.safe_log(1 - p)))
+
+    def backward(self, grad: ndarray) -> Grads:
+        s, p, y = self._scale(grad), self.p, self.y
+        tiny = xp.finfo(p.dtype).tiny
+        if self.z is None:
+            gp = s * ((1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny))
+            gy = -s * (_array.safe_log(p) - _array.safe_log(1 - p)) if self.needs_grad[1] else None
+            return gp, gy
+        a, one_minus_a = self.inputs[0].node.a, self.inputs[0].node.one_minus_a
+        with xp.errstate(all="ignore"):  # dL/da is shown, not propagated: it may overflow to inf
+            ga = s * (xp.where(y == 1, 0, (1 - y) / one_minus_a) - xp.where(y == 0, 0, y / a))
+        gy = -s * self.z if self.needs_grad[1] else None
+        return ga, gy, s * (a - y)
+
+
+class BCEWithLogits(_Loss):
+    """Binary cross-entropy computed from the net input (logit) z: the stable form.
+
+    l = −[ y log σ(z) + (1 − y) log(1 − σ(z)) ] = softplus(z) − y z
+      = max(z, 0) − y z + log(1 + e^(−|z|))
+
+    Notes
+    -----
+    dl/dz = σ(z) − y: the lecture's (a − y).
+    """
+
+    def forward(self, z: ndarray, y: ndarray) -> ndarray:
+        y = y.astype(z.dtype, copy=False)
+        self._check_same_shape(z, y, "net input z")
+        self._check_range(y, "targets y")
+        self.z, self.y = z, y
+        return self._reduce(_array.softplus(z) - y * z)
+
+    def backward(self, grad: ndarray) -> Grads:
+        s = self._scale(grad)
+        a, _ = _array.sigmoid(self.z)
+        gy = -s * self.z if self.needs_grad[1] else None
+        return s * (a - self.y), gy
+
+
+class SoftmaxCrossEntropy(_Loss):
+    """Multi-category cross-entropy of softmax(logits): l = −Σ_k y_k log a_k, a = softmax(z).
+
+    Parameters (of the call)
+    ------------------------
+    logits : shape (N, K)
+        Net inputs of the last layer.
+    y : shape (N,) of class indices in [0, K), or shape (N, K) of one-hot / probability rows.
+
+    Notes
+    -----
+    log a_k = z_k − logsumexp(z), exact for any finite logits.
+    dl/dz = a − y (y one-hot): the same (a − y) as logistic regression.
+    """
+
+    def forward(self, logits: ndarray, y: ndarray) -> ndarray:
+        if logits.ndim != 2:
+            raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, K), got {logits.shape}")
+        self.log_a = logits - _array.logsumexp(logits, axis=1)
+        self.y = self._targets(y, logits)
+        return self._reduce(-(self.y * self.log_a).sum(axis=1))
+
+    def _targets(self, y: ndarray, logits: ndarray) -> ndarray:
+        """The targets as rows of probabilities, after checking them."""
+        n, k = logits.shape
+        if y.shape == (n, k):
+            y = y.astype(logits.dtype, copy=False)
+            self._check_range(y, "target probabilities y")
+            bad_rows = xp.abs(y.sum(axis=1) - 1) > 1e-6
+            if bad_rows.any():
+                row = int(xp.argmax(bad_rows))
+                raise ValueError(f"SoftmaxCrossEntropy: target row {row} sums to {y[row].sum()!r}, not 1")
+            return y
+        if y.shape != (n,):
+            raise ValueError(
+                f"SoftmaxCrossEntropy: target y has shape {y.shape} but logits have shape {logits.shape}; "
+                f"expected class indices of shape ({n},) or probability rows of shape ({n}, {k})"
+            )
+        non_integer = y != xp.round(y) if y.dtype.kind == "f" else xp.zeros(y.shape, dtype=bool)
+        if non_integer.any():
+            raise ValueError(f"SoftmaxCrossEntropy: class indices must be integers; found {y[non_integer][0]!r}")
+        outside = (y < 0) | (y >= k)
+        if outside.any():
+            raise ValueError(f"SoftmaxCrossEntropy: class indices must lie in [0, {k}); found {y[outside][0]!r}")
+        return _array.one_hot(y.astype(xp.intp), k, logits.dtype)
+
+    def backward(self, grad: ndarray) -> Grads:
+        s = self._scale(grad)
+        s = s[:, None] if xp.ndim(s) == 1 else s
+        soft_targets = self.needs_grad[1] and self.inputs[1].ndim == 2
+        gy = -s * self.log_a if soft_targets else None
+        return s * (xp.exp(self.log_a) - self.y), gy
+
+
+class MSE(_Loss):
+    """Mean squared error l = (pred − y)²;  dl/dpred = 2 (pred − y)."""
+
+    def forward(self, pred: ndarray, y: ndarray) -> ndarray:
+        y = y.astype(pred.dtype, copy=False) if _array.is_float(pred) else y
+        self._check_same_shape(pred, y)
+        self.diff = pred - y
+        return self._reduce(self.diff**2)
+
+    def backward(self, grad: ndarray) -> Grads:
+        g = 2 * self._scale(grad) * self.diff
+        return g, (-g if self.needs_grad[1] else None)

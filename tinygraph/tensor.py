@@ -1,0 +1,267 @@
+"""Tensor: a value in the graph, with the node that produced it and the operators that record nodes.
+
+A tensor wraps an ndarray. A leaf tensor is one the user made (data or a parameter); every other
+tensor remembers the node that computed it, which is how backward finds its way from the loss to
+the parameters.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tinygraph import _array
+
+if TYPE_CHECKING:
+    from tinygraph.node import Node
+
+Axis = int | tuple[int, ...] | None
+
+
+class Tensor:
+    """A value in the computation graph.
+
+    Parameters
+    ----------
+    data : array_like
+        The value. Python numbers and lists become float64; ndarrays keep their dtype.
+    requires_grad : bool
+        Whether backward computes ``grad`` for this tensor (parameters do, data does not).
+        Only floating-point tensors can require grad.
+    name : str, optional
+        A readable name (``"w"``, ``"b"``), shown in diagrams and error messages.
+    dtype : dtype, optional
+        Convert ``data`` to this dtype.
+
+    Attributes
+    ----------
+    data : ndarray
+        The value.
+    grad : ndarray or None
+        dL/d(this tensor), shaped like ``data``, after ``backward`` (accumulated across calls).
+    node : Node or None
+        The node that produced this tensor; None for a leaf.
+
+    Examples
+    --------
+    >>> import tinygraph as tg
+    >>> w = tg.tensor([1.0, -2.0], requires_grad=True, name="w")
+    >>> loss = (w * w).sum()
+    >>> loss.backward()
+    >>> w.grad
+    array([ 2., -4.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "node", "retains_grad", "__weakref__")
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> None:
+        array = _array.as_array(data.data if isinstance(data, Tensor) else data, dtype)
+        if requires_grad and not _array.is_float(array):
+            raise TypeError(
+                f"only floating-point tensors can require grad, but {name or 'this tensor'} has "
+                f"dtype {array.dtype}: pass float data or dtype=float"
+            )
+        self.data = array
+        self.grad: _array.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self.node: Node | None = None
+        self.retains_grad = False
+
+    @classmethod
+    def _from_node(cls, data: _array.ndarray, node: Node, requires_grad: bool) -> Tensor:
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.requires_grad = requires_grad
+        out.name = None
+        out.node = node
+        out.retains_grad = False
+        return out
+
+    # ----------------------------------------------------------------- array attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.node is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> _array.ndarray:
+        """The value as an ndarray (the same array, not a copy)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same value as a new leaf that does not require grad: the graph stops here."""
+        return Tensor(self.data, name=self.name)
+
+    def __repr__(self) -> str:
+        body = _array.xp.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = [f"dtype={self.dtype}"] if self.dtype != _array.xp.float64 else []
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        if self.node is not None:
+            extras.append(f"node={type(self.node).__name__}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({', '.join([body, *extras])})"
+
+    # ----------------------------------------------------------------- backward
+    def backward(self, grad: Any = None, retain_grads: bool = False) -> None:
+        """Compute dself/dt for every tensor t this one depends on, accumulating into ``t.grad``.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            dL/d(self), shaped like self. May be omitted only for a scalar, where it is 1.
+        retain_grads : bool
+            Keep ``.grad`` on every intermediate tensor too (dL/da, dL/dz of the lecture).
+        """
+        from tinygraph import engine
+
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad: no input of its graph "
+                "has requires_grad=True (or it was computed under no_grad())"
+            )
+        if grad is None:
+            if self.size != 1:
+                raise ValueError(
+                    f"backward() without grad= needs a scalar, but this tensor has shape {self.shape}: "
+                    "reduce it first (e.g. .sum() or .mean()) or pass grad= shaped like it"
+                )
+            seed = _array.xp.ones(self.shape, dtype=self.dtype)
+        else:
+            seed = _array.as_array(grad, self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"backward(grad=...) has shape {seed.shape} but the tensor has shape {self.shape}")
+        engine.backward(self, seed, retain_grads)
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate tensor's gradient in ``.grad`` at the next backward."""
+        self.retains_grad = True
+
+    # ----------------------------------------------------------------- operators
+    def _lift(self, other: Any) -> Tensor:
+        """Wrap a constant operand; Python numbers take this tensor's dtype, as NumPy does."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float, bool)) and _array.is_float(self.data):
+            return Tensor(other, dtype=self.dtype)
+        return Tensor(other)
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add()(self, self._lift(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add()(self._lift(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub()(self, self._lift(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub()(self._lift(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul()(self, self._lift(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul()(self._lift(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div()(self, self._lift(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div()(self._lift(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.Pow()(self, self._lift(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.Pow()(self._lift(other), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.MatMul()(self, self._lift(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul()(self._lift(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg()(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem(index)(self)
+
+    # ----------------------------------------------------------------- shape and reductions
+    def reshape(self, *shape: Any) -> Tensor:
+        """Like ``ndarray.reshape``: ``x.reshape(6, 4)`` or ``x.reshape((6, 4))``."""
+        return ops.Reshape(shape[0] if len(shape) == 1 else shape)(self)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Like ``ndarray.transpose``: reverse the axes, or permute them as given."""
+        return ops.Transpose(axes[0] if len(axes) == 1 else (axes or None))(self)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (NumPy's name)
+        return self.transpose()
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum(axis, keepdims)(self)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.Mean(axis, keepdims)(self)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.Max(axis, keepdims)(self)
+
+    # ----------------------------------------------------------------- elementwise functions
+    def exp(self) -> Tensor:
+        return ops.Exp()(self)
+
+    def log(self) -> Tensor:
+        return ops.Log()(self)
+
+    def sigmoid(self) -> Tensor:
+        return activations.Sigmoid()(self)
+
+    def tanh(self) -> Tensor:
+        return activations.Tanh()(self)
+
+    def relu(self) -> Tensor:
+        return activations.ReLU()(self)
+
+
+def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:
+    """Create a tensor (see ``Tensor``): ``tg.tensor(np.zeros(3), requires_grad=True, name="w")``."""
+    return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
+
+
+def as_tensor(value: Any) -> Tensor:
+    """``value`` itself if it is a Tensor, else a constant leaf wrapping it."""
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+# The operator nodes import Tensor, so they are imported after it is defined.
+from tinygraph.nodes import activations, basic as ops  # noqa: E402
