@@ -6,7 +6,7 @@ applies the chain rule over the recorded graph. This module re-exports the publi
 
 # Tensor first: its module imports the operator nodes, which in turn need Tensor.
 from tinygraph.tensor import Tensor, tensor  # isort: skip
-from tinygraph.engine import detect_anomaly, no_grad
+from tinygraph.engine import detect_anomaly, name_scope, no_grad
 from tinygraph.functional import (
     bce,
     bce_with_logits,
@@ -47,6 +47,7 @@ __all__ = [
     "max",
     "mean",
     "mse",
+    "name_scope",
     "no_grad",
     "relu",
     "reshape",

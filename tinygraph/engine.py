@@ -22,6 +22,7 @@ class _Mode:
 
     grad_enabled: bool = True
     detect_anomaly: bool = False
+    scope: str | None = None
 
 
 mode = _Mode()
@@ -46,6 +47,21 @@ def no_grad() -> Iterator[None]:
         yield
     finally:
         mode.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def name_scope(label: str) -> Iterator[None]:
+    """Context manager that tags every node created inside with ``label`` (``node.scope``).
+
+    Diagrams group the nodes of one scope in a labelled cluster; models use it so that their
+    graph shows up as, for example, ``LogisticRegression: net input → sigmoid → NLL``.
+    """
+    previous = mode.scope
+    mode.scope = label
+    try:
+        yield
+    finally:
+        mode.scope = previous
 
 
 @contextlib.contextmanager

@@ -27,6 +27,13 @@ class Node:
     shortcut : set of int
         Indices of inputs whose gradient is shown but not propagated, because the node sends the
         combined chain-rule product to a further input instead (see ``BCE``). Empty for most nodes.
+    scope : str or None
+        The ``name_scope`` the node was created in (diagrams draw a cluster per scope).
+    formula : str
+        The forward math as a slide writes it, shown in diagrams (``"a = σ(z)"``); optional.
+    local_derivatives : tuple of str or None
+        For each input, its local derivative as a slide writes it (``("a(1 − a)",)``), shown on
+        the edges of diagrams; optional, None for an input without one.
 
     Examples
     --------
@@ -49,6 +56,9 @@ class Node:
     inputs: tuple[Tensor, ...]
     needs_grad: tuple[bool, ...]
     shortcut: ClassVar[frozenset[int]] | frozenset[int] = frozenset()
+    scope: str | None = None
+    formula: ClassVar[str] | str = ""
+    local_derivatives: ClassVar[tuple[str | None, ...]] | tuple[str | None, ...] = ()
 
     def forward(self, *arrays: Any) -> _array.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
@@ -66,6 +76,8 @@ class Node:
         tensors = tuple(as_tensor(x) for x in inputs)
         self.inputs = tensors
         self.needs_grad = tuple(t.requires_grad for t in tensors)
+        if mode.scope is not None:
+            self.scope = mode.scope
         if mode.detect_anomaly:
             with _array.xp.errstate(all="ignore"):
                 out = self._forward(name, tensors)

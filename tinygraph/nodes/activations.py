@@ -23,6 +23,9 @@ class Sigmoid(Node):
     directly, so the derivative stays exact where 1 − a would round to 0 (z > 37).
     """
 
+    formula = "a = σ(z)"
+    local_derivatives = ("a(1 − a)",)
+
     def forward(self, z: ndarray) -> ndarray:
         self.z = z
         self.a, self.one_minus_a = _array.sigmoid(z)
@@ -40,6 +43,9 @@ class Logit(Node):
     dz/dp = 1 / (p (1 − p)). Defined on [0, 1] (±inf at the ends).
     """
 
+    formula = "z = log(p / (1 − p))"
+    local_derivatives = ("1 / (p(1 − p))",)
+
     def forward(self, p: ndarray) -> ndarray:
         outside = (p < 0) | (p > 1)
         if outside.any():
@@ -56,6 +62,9 @@ class Logit(Node):
 class Tanh(Node):
     """a = tanh(z);  da/dz = 1 − a²."""
 
+    formula = "a = tanh(z)"
+    local_derivatives = ("1 − a²",)
+
     def forward(self, z: ndarray) -> ndarray:
         self.a = xp.tanh(z)
         return self.a
@@ -66,6 +75,9 @@ class Tanh(Node):
 
 class ReLU(Node):
     """a = max(z, 0);  da/dz = 1 where z > 0, else 0."""
+
+    formula = "a = max(z, 0)"
+    local_derivatives = ("1 if z > 0 else 0",)
 
     def forward(self, z: ndarray) -> ndarray:
         self.positive = z > 0
@@ -83,6 +95,9 @@ class Softmax(Node):
     Computed as exp(z − logsumexp(z)), so no exponent overflows. Backward (the Jacobian
     diag(a) − a aᵀ applied to the incoming gradient): dL/dz = a ⊙ (dL/da − Σ_k a_k dL/da_k).
     """
+
+    formula = "a = softmax(z)"
+    local_derivatives = ("diag(a) − a aᵀ",)
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -102,6 +117,9 @@ class LogSoftmax(Node):
     -----
     Backward: dL/dz = dL/dlog a − softmax(z) · Σ_k dL/dlog a_k.
     """
+
+    formula = "log a = z − logsumexp(z)"
+    local_derivatives = ("I − softmax(z)",)
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis

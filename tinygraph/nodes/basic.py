@@ -18,6 +18,9 @@ Grads = tuple[ndarray | None, ...]
 class Add(Node):
     """z = x + y;  dz/dx = 1, dz/dy = 1."""
 
+    formula = "z = x + y"
+    local_derivatives = ("1", "1")
+
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         return x + y
 
@@ -27,6 +30,9 @@ class Add(Node):
 
 class Sub(Node):
     """z = x − y;  dz/dx = 1, dz/dy = −1."""
+
+    formula = "z = x − y"
+    local_derivatives = ("1", "−1")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         return x - y
@@ -38,6 +44,9 @@ class Sub(Node):
 class Neg(Node):
     """z = −x;  dz/dx = −1."""
 
+    formula = "z = −x"
+    local_derivatives = ("−1",)
+
     def forward(self, x: ndarray) -> ndarray:
         return -x
 
@@ -47,6 +56,9 @@ class Neg(Node):
 
 class Mul(Node):
     """z = x · y;  dz/dx = y, dz/dy = x."""
+
+    formula = "z = x · y"
+    local_derivatives = ("y", "x")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         self.x, self.y = x, y
@@ -61,6 +73,9 @@ class Mul(Node):
 class Div(Node):
     """z = x / y;  dz/dx = 1 / y, dz/dy = −x / y² = −z / y."""
 
+    formula = "z = x / y"
+    local_derivatives = ("1 / y", "−x / y²")
+
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         self.y = y
         self.z = x / y
@@ -74,6 +89,9 @@ class Div(Node):
 
 class Pow(Node):
     """z = x ** p;  dz/dx = p · x^(p − 1), dz/dp = z · log x (for x > 0)."""
+
+    formula = "z = x ** p"
+    local_derivatives = ("p x^(p − 1)", "z log x")
 
     def forward(self, x: ndarray, p: ndarray) -> ndarray:
         self.x, self.p = x, p
@@ -91,6 +109,9 @@ class Pow(Node):
 
 class MatMul(Node):
     """z = x @ y (NumPy's matmul rules);  dL/dx = dL/dz @ yᵀ, dL/dy = xᵀ @ dL/dz."""
+
+    formula = "z = x @ y"
+    local_derivatives = ("· yᵀ", "xᵀ ·")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         self.x, self.y = x, y
@@ -118,6 +139,9 @@ class MatMul(Node):
 class Exp(Node):
     """a = eˣ;  da/dx = eˣ = a."""
 
+    formula = "a = eˣ"
+    local_derivatives = ("eˣ",)
+
     def forward(self, x: ndarray) -> ndarray:
         self.a = xp.exp(x)
         return self.a
@@ -128,6 +152,9 @@ class Exp(Node):
 
 class Log(Node):
     """a = log x;  da/dx = 1 / x."""
+
+    formula = "a = log x"
+    local_derivatives = ("1 / x",)
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
@@ -168,6 +195,9 @@ class _Reduction(Node):
 class Sum(_Reduction):
     """s = Σ x over ``axis``;  ds/dx = 1 for every summed element."""
 
+    formula = "s = Σ x"
+    local_derivatives = ("1",)
+
     def forward(self, x: ndarray) -> ndarray:
         return x.sum(axis=self._remember(x), keepdims=self.keepdims)
 
@@ -177,6 +207,9 @@ class Sum(_Reduction):
 
 class Mean(_Reduction):
     """m = (1/n) Σ x over ``axis``;  dm/dx = 1/n."""
+
+    formula = "m = mean(x)"
+    local_derivatives = ("1 / n",)
 
     def forward(self, x: ndarray) -> ndarray:
         axes = self._remember(x)
@@ -189,6 +222,9 @@ class Mean(_Reduction):
 
 class Max(_Reduction):
     """m = max x over ``axis``;  dm/dx = 1 at the maximum (split evenly between ties), else 0."""
+
+    formula = "m = max(x)"
+    local_derivatives = ("1 at the max",)
 
     def forward(self, x: ndarray) -> ndarray:
         axes = self._remember(x)
@@ -204,6 +240,9 @@ class Max(_Reduction):
 class Reshape(Node):
     """y = x reshaped;  dL/dx = dL/dy reshaped back."""
 
+    formula = "y = reshape(x)"
+    local_derivatives = ("reshape back",)
+
     def __init__(self, shape: Any) -> None:
         self.shape = shape
 
@@ -218,6 +257,9 @@ class Reshape(Node):
 class Transpose(Node):
     """y = x with its axes permuted;  dL/dx = dL/dy with the inverse permutation."""
 
+    formula = "y = xᵀ"
+    local_derivatives = ("transpose back",)
+
     def __init__(self, axes: Any = None) -> None:
         self.axes = axes
 
@@ -231,6 +273,9 @@ class Transpose(Node):
 
 class GetItem(Node):
     """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats."""
+
+    formula = "y = x[i]"
+    local_derivatives = ("scatter back",)
 
     def __init__(self, index: Any) -> None:
         self.index = _plain_index(index)

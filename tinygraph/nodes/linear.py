@@ -27,6 +27,9 @@ class Linear(Node):
     The bias gradient is returned unsummed; the engine sums it over the batch.
     """
 
+    formula = "z = x @ w + b"
+    local_derivatives = ("w", "x", "1")
+
     def forward(self, x: ndarray, w: ndarray, b: ndarray | None = None) -> ndarray:
         _check_shapes(x, w, b)
         self.x, self.w = x, w

@@ -25,6 +25,10 @@ class _Loss(Node):
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
+        per_example = " / N" if reduction == "mean" else ""
+        self.local_derivatives = tuple(d and d + per_example for d in self.per_example_derivatives)
+
+    per_example_derivatives: tuple[str | None, ...] = ()
 
     def _reduce(self, losses: ndarray) -> ndarray:
         self.count = losses.size
@@ -74,6 +78,9 @@ class BCE(_Loss):
     float64), so the loss and its gradient stay finite.
     """
 
+    formula = "L = −[y log a + (1 − y) log(1 − a)]"
+    per_example_derivatives = ("(a − y) / (a(1 − a))", None, "a − y")
+
     def __call__(self, p: Any, y: Any) -> Tensor:  # type: ignore[override]
         p = as_tensor(p)
         if isinstance(p.node, Sigmoid):  # the lecture's graph: also take the net input z
@@ -116,6 +123,9 @@ class BCEWithLogits(_Loss):
     dl/dz = σ(z) − y: the lecture's (a − y).
     """
 
+    formula = "L = softplus(z) − y z"
+    per_example_derivatives = ("σ(z) − y", None)
+
     def forward(self, z: ndarray, y: ndarray) -> ndarray:
         y = y.astype(z.dtype, copy=False)
         self._check_same_shape(z, y, "net input z")
@@ -144,6 +154,9 @@ class SoftmaxCrossEntropy(_Loss):
     log a_k = z_k − logsumexp(z), exact for any finite logits.
     dl/dz = a − y (y one-hot): the same (a − y) as logistic regression.
     """
+
+    formula = "L = −Σ_k y_k log softmax(z)_k"
+    per_example_derivatives = ("softmax(z) − y", None)
 
     def forward(self, logits: ndarray, y: ndarray) -> ndarray:
         if logits.ndim != 2:
@@ -186,6 +199,9 @@ class SoftmaxCrossEntropy(_Loss):
 
 class MSE(_Loss):
     """Mean squared error l = (pred − y)²;  dl/dpred = 2 (pred − y)."""
+
+    formula = "L = (ŷ − y)²"
+    per_example_derivatives = ("2(ŷ − y)", "−2(ŷ − y)")
 
     def forward(self, pred: ndarray, y: ndarray) -> ndarray:
         y = y.astype(pred.dtype, copy=False) if _array.is_float(pred) else y
