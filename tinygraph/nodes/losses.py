@@ -79,7 +79,7 @@ class BCE(_Loss):
     """
 
     formula = "L = −[y log a + (1 − y) log(1 − a)]"
-    per_example_derivatives = ("(a − y) / (a(1 − a))", None, "a − y")
+    per_example_derivatives = ("(a − y) / (a(1 − a))", None, "(a − y)")
 
     def __call__(self, p: Any, y: Any) -> Tensor:  # type: ignore[override]
         p = as_tensor(p)
@@ -124,7 +124,7 @@ class BCEWithLogits(_Loss):
     """
 
     formula = "L = softplus(z) − y z"
-    per_example_derivatives = ("σ(z) − y", None)
+    per_example_derivatives = ("(σ(z) − y)", None)
 
     def forward(self, z: ndarray, y: ndarray) -> ndarray:
         y = y.astype(z.dtype, copy=False)
@@ -156,7 +156,7 @@ class SoftmaxCrossEntropy(_Loss):
     """
 
     formula = "L = −Σ_k y_k log softmax(z)_k"
-    per_example_derivatives = ("softmax(z) − y", None)
+    per_example_derivatives = ("(softmax(z) − y)", None)
 
     def forward(self, logits: ndarray, y: ndarray) -> ndarray:
         if logits.ndim != 2:
