@@ -129,7 +129,11 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
 
 def _input_grads(node: Node, g: _array.ndarray) -> Iterator[tuple[int, Tensor, _array.ndarray]]:
     """Call ``node.backward`` and check, unbroadcast and cast what it returns, input by input."""
-    grads = node.backward(g)
+    if mode.detect_anomaly:  # report the node by name below rather than as a NumPy warning
+        with _array.xp.errstate(all="ignore"):
+            grads = node.backward(g)
+    else:
+        grads = node.backward(g)
     if not isinstance(grads, tuple):
         grads = (grads,)
     name = type(node).__name__

@@ -49,7 +49,7 @@ class Logit(Node):
     def forward(self, p: ndarray) -> ndarray:
         outside = (p < 0) | (p > 1)
         if outside.any():
-            raise ValueError(f"Logit: probabilities must lie in [0, 1]; found {p[outside].flat[0]!r}")
+            raise ValueError(f"Logit: probabilities must lie in [0, 1]; found {p[outside].flat[0].item()!r}")
         self.p = p
         with xp.errstate(divide="ignore"):
             return xp.log(p) - xp.log1p(-p)
@@ -92,7 +92,7 @@ class Softmax(Node):
 
     Notes
     -----
-    Computed as exp(z − logsumexp(z)), so no exponent overflows. Backward (the Jacobian
+    Computed as exp(log_softmax(z)), so no exponent overflows. Backward (the Jacobian
     diag(a) − a aᵀ applied to the incoming gradient): dL/dz = a ⊙ (dL/da − Σ_k a_k dL/da_k).
     """
 
@@ -103,7 +103,7 @@ class Softmax(Node):
         self.axis = axis
 
     def forward(self, z: ndarray) -> ndarray:
-        self.a = xp.exp(z - _array.logsumexp(z, self.axis))
+        self.a = xp.exp(_array.log_softmax(z, self.axis))
         return self.a
 
     def backward(self, grad: ndarray) -> Grads:
@@ -125,7 +125,7 @@ class LogSoftmax(Node):
         self.axis = axis
 
     def forward(self, z: ndarray) -> ndarray:
-        self.log_a = z - _array.logsumexp(z, self.axis)
+        self.log_a = _array.log_softmax(z, self.axis)
         return self.log_a
 
     def backward(self, grad: ndarray) -> Grads:

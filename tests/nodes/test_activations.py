@@ -1,0 +1,93 @@
+"""Sigmoid, Logit, Tanh, ReLU, Softmax, LogSoftmax: values, gradients, and exact numerics."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygraph as tg
+from tinygraph.testing import gradcheck
+from tinygraph.testing import strategies as tst
+
+EXTREMES = np.array([-1e4, -1000.0, -745.0, -40.0, -1.0, 0.0, 1.0, 40.0, 745.0, 1000.0, 1e4])
+
+
+@given(z=tst.arrays(tst.shapes(), min_value=-30, max_value=30))
+def test_sigmoid_gradient(z):
+    assert gradcheck(tg.sigmoid, [tg.tensor(z, requires_grad=True)])
+
+
+@given(z=tst.arrays(tst.shapes(min_dims=1), min_value=-20, max_value=20))
+def test_tanh_gradient(z):
+    assert gradcheck(tg.tanh, [tg.tensor(z, requires_grad=True)])
+
+
+@given(z=tst.arrays(tst.shapes(min_dims=1), avoid_zero=1e-3))
+def test_relu_gradient_away_from_the_kink(z):
+    assert gradcheck(tg.relu, [tg.tensor(z, requires_grad=True)])
+
+
+@given(p=tst.probabilities(tst.shapes(min_dims=1), margin=0.01))
+def test_logit_gradient(p):
+    assert gradcheck(tg.logit, [tg.tensor(p, requires_grad=True)])
+
+
+@given(z=tst.arrays(tst.shapes(min_dims=1), min_value=-20, max_value=20), data=st.data())
+def test_softmax_and_log_softmax_gradients_on_any_axis(z, data):
+    axis = data.draw(st.integers(-z.ndim, z.ndim - 1))
+    t = tg.tensor(z, requires_grad=True)
+    assert gradcheck(lambda v: tg.softmax(v, axis=axis), [t])
+    assert gradcheck(lambda v: tg.log_softmax(v, axis=axis), [t])
+
+
+def test_sigmoid_is_exact_and_finite_at_the_extremes():
+    a = tg.sigmoid(EXTREMES).data
+    one_minus_a = tg.sigmoid(-EXTREMES).data
+    assert np.all(np.isfinite(a)) and np.all((a >= 0) & (a <= 1))
+    np.testing.assert_allclose(a[EXTREMES >= 40], 1.0)
+    # exact where it is representable: σ(−40) = e^(−40) / (1 + e^(−40))
+    np.testing.assert_allclose(a[3], np.exp(-40.0) / (1 + np.exp(-40.0)), rtol=1e-15)
+    np.testing.assert_allclose(a + one_minus_a, 1.0)
+
+
+def test_sigmoid_derivative_stays_exact_where_one_minus_a_rounds_to_zero():
+    z = tg.tensor(np.array([40.0, -40.0, 700.0]), requires_grad=True)
+    tg.sigmoid(z).sum().backward()
+    expected = np.exp(-np.abs(z.data)) / (1 + np.exp(-np.abs(z.data))) ** 2
+    np.testing.assert_allclose(z.grad, expected, rtol=1e-12)
+    assert z.grad[0] > 0  # naive a(1 − a) would give exactly 0 here
+
+
+def test_softmax_and_log_softmax_are_finite_and_exact_at_the_extremes():
+    z = np.stack([EXTREMES, EXTREMES[::-1], np.full_like(EXTREMES, 1e4)])
+    a = tg.softmax(z).data
+    log_a = tg.log_softmax(z).data
+    assert np.all(np.isfinite(a)) and np.all(np.isfinite(log_a))
+    np.testing.assert_allclose(a.sum(axis=1), 1.0)
+    np.testing.assert_allclose(log_a[0], EXTREMES - 1e4)  # the maximum dominates: log a = z − max
+    np.testing.assert_allclose(log_a[2], -np.log(len(EXTREMES)))
+
+
+def test_softmax_gradients_are_finite_at_the_extremes():
+    z = tg.tensor(np.stack([EXTREMES, EXTREMES[::-1]]), requires_grad=True)
+    (tg.softmax(z)[:, 0].sum() + tg.log_softmax(z)[:, -1].sum()).backward()
+    assert np.all(np.isfinite(z.grad))
+
+
+def test_logit_is_the_inverse_of_sigmoid():
+    z = np.linspace(-30, 10, 41)  # beyond, σ(z) rounds so close to 1 that z is lost in float64
+    np.testing.assert_allclose(tg.logit(tg.sigmoid(z)).data, z, atol=1e-9)
+    p = np.linspace(0.01, 0.99, 50)
+    np.testing.assert_allclose(tg.sigmoid(tg.logit(p)).data, p, rtol=1e-12)
+
+
+def test_logit_at_zero_and_one_is_infinite_and_outside_is_an_error():
+    np.testing.assert_array_equal(tg.logit(np.array([0.0, 1.0])).data, [-np.inf, np.inf])
+    with pytest.raises(ValueError, match=r"Logit: probabilities must lie in \[0, 1\]; found 1.5"):
+        tg.logit(np.array([0.5, 1.5]))
+
+
+def test_relu_and_tanh_at_infinity_stay_finite():
+    x = np.array([-np.inf, np.inf])
+    np.testing.assert_array_equal(tg.relu(x).data, [0.0, np.inf])
+    np.testing.assert_array_equal(tg.tanh(x).data, [-1.0, 1.0])

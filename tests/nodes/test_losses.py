@@ -1,0 +1,204 @@
+"""BCE, BCEWithLogits, SoftmaxCrossEntropy, MSE: gradients, reductions, numerics, input errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygraph as tg
+from tinygraph.testing import gradcheck
+from tinygraph.testing import strategies as tst
+
+REDUCTIONS = ["mean", "sum", "none"]
+EXTREMES = np.array([-1e4, -1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0, 1e4])
+
+
+# ------------------------------------------------------------------ gradients
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(n=st.integers(1, 6), data=st.data())
+def test_bce_gradients_in_prediction_and_soft_target(reduction, n, data):
+    p = tg.tensor(data.draw(tst.probabilities((n,), margin=0.02)), requires_grad=True)
+    y = tg.tensor(data.draw(tst.probabilities((n,), margin=0.01)), requires_grad=True)
+    assert gradcheck(lambda a, t: tg.bce(a, t, reduction), [p, y])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(n=st.integers(1, 6), data=st.data())
+def test_bce_on_a_sigmoid_output_gradients(reduction, n, data):
+    z = tg.tensor(data.draw(tst.arrays((n,), min_value=-20, max_value=20)), requires_grad=True)
+    y = tg.tensor(data.draw(tst.probabilities((n,), margin=0.01)), requires_grad=True)
+    assert gradcheck(lambda v, t: tg.bce(tg.sigmoid(v), t, reduction), [z, y])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(shape=tst.shapes(min_dims=1), data=st.data())
+def test_bce_with_logits_gradients(reduction, shape, data):
+    z = tg.tensor(data.draw(tst.arrays(shape, min_value=-20, max_value=20)), requires_grad=True)
+    y = tg.tensor(data.draw(tst.probabilities(shape, margin=0.01)), requires_grad=True)
+    assert gradcheck(lambda v, t: tg.bce_with_logits(v, t, reduction), [z, y])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(n=st.integers(1, 5), k=st.integers(2, 4), data=st.data())
+def test_softmax_cross_entropy_gradients_for_indices_and_rows(reduction, n, k, data):
+    logits = tg.tensor(data.draw(tst.arrays((n, k), min_value=-20, max_value=20)), requires_grad=True)
+    labels = data.draw(tst.class_labels(n, k))
+    rows = data.draw(tst.probabilities((n, k), margin=0.01))
+    rows = tg.tensor(rows / rows.sum(axis=1, keepdims=True), requires_grad=True)
+    assert gradcheck(lambda v: tg.softmax_cross_entropy(v, labels, reduction), [logits])
+    assert gradcheck(lambda v, t: tg.softmax_cross_entropy(v, t, reduction), [logits, rows])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(shape=tst.shapes(min_dims=1), data=st.data())
+def test_mse_gradients(reduction, shape, data):
+    pred = tg.tensor(data.draw(tst.arrays(shape)), requires_grad=True)
+    y = tg.tensor(data.draw(tst.arrays(shape)), requires_grad=True)
+    assert gradcheck(lambda a, b: tg.mse(a, b, reduction), [pred, y])
+
+
+# ------------------------------------------------------------------ closed forms
+def test_reductions():
+    p, y = np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 0.0])
+    per_example = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    np.testing.assert_allclose(tg.bce(p, y, "none").data, per_example)
+    np.testing.assert_allclose(tg.bce(p, y, "sum").data, per_example.sum())
+    np.testing.assert_allclose(tg.bce(p, y).data, per_example.mean())
+    with pytest.raises(ValueError, match=r"BCE: reduction must be one of .* got 'avg'"):
+        tg.bce(p, y, "avg")
+
+
+def test_bce_with_logits_backward_is_a_minus_y_over_n():
+    z = tg.tensor(np.array([-2.0, 0.5, 3.0, 0.0]), requires_grad=True)
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    tg.bce_with_logits(z, y).backward()
+    np.testing.assert_allclose(z.grad, (1 / (1 + np.exp(-z.data)) - y) / 4)
+
+
+def test_softmax_cross_entropy_backward_is_softmax_minus_onehot_over_n():
+    logits = tg.tensor(np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]]), requires_grad=True)
+    y = np.array([2, 0])
+    loss = tg.softmax_cross_entropy(logits, y)
+    loss.backward()
+    a = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
+    onehot = np.eye(3)[y]
+    np.testing.assert_allclose(loss.item(), -np.log(a[[0, 1], y]).mean())
+    np.testing.assert_allclose(logits.grad, (a - onehot) / 2)
+
+
+def test_softmax_cross_entropy_indices_equal_one_hot_rows():
+    logits = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0], [0.2, 0.2, 0.2]])
+    y = np.array([1, 2, 0])
+    np.testing.assert_allclose(
+        tg.softmax_cross_entropy(logits, y, "none").data, tg.softmax_cross_entropy(logits, np.eye(3)[y], "none").data
+    )
+    float_indices = tg.softmax_cross_entropy(logits, y.astype(float)).data
+    np.testing.assert_allclose(float_indices, tg.softmax_cross_entropy(logits, y).data)
+
+
+def test_mse_value_and_gradient():
+    pred = tg.tensor(np.array([1.0, 2.0, 4.0]), requires_grad=True)
+    y = np.array([1.5, 2.0, 3.0])
+    loss = tg.mse(pred, y)
+    loss.backward()
+    assert loss.item() == pytest.approx((0.25 + 0 + 1) / 3)
+    np.testing.assert_allclose(pred.grad, 2 * (pred.data - y) / 3)
+
+
+# ------------------------------------------------------------------ numerics
+def test_stable_losses_are_exact_and_finite_at_the_extremes():
+    y = (np.arange(len(EXTREMES)) % 2).astype(float)
+    z = tg.tensor(EXTREMES, requires_grad=True)
+    loss = tg.bce_with_logits(z, y, "none")
+    loss.sum().backward()
+    # −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y z, with NumPy's logaddexp as reference
+    np.testing.assert_allclose(loss.data, np.logaddexp(0, EXTREMES) - y * EXTREMES, rtol=1e-15)
+    assert np.all(np.isfinite(z.grad))
+
+    logits = tg.tensor(np.stack([EXTREMES, EXTREMES[::-1]]).T, requires_grad=True)  # (9, 2)
+    labels = (np.arange(len(EXTREMES)) % 2)
+    ce = tg.softmax_cross_entropy(logits, labels, "none")
+    ce.sum().backward()
+    margin = logits.data[np.arange(9), 1 - labels] - logits.data[np.arange(9), labels]
+    np.testing.assert_allclose(ce.data, np.logaddexp(0, margin), rtol=1e-15)
+    assert np.all(np.isfinite(logits.grad))
+
+
+def test_bce_on_probabilities_of_exactly_zero_and_one_is_finite():
+    p = tg.tensor(np.array([0.0, 1.0, 0.0, 1.0]), requires_grad=True)
+    y = np.array([1.0, 0.0, 0.0, 1.0])
+    loss = tg.bce(p, y, "none")
+    loss.sum().backward()
+    assert np.all(np.isfinite(loss.data)) and np.all(np.isfinite(p.grad))
+    np.testing.assert_array_equal(loss.data[2:], [0.0, 0.0])  # right and certain: no loss
+    assert loss.data[0] > 700  # certain and wrong: log(0) floored at log(tiny) ≈ −708
+    np.testing.assert_allclose(p.grad[2:], [1.0, -1.0])  # dl/dp = (1 − y)/(1 − p) − y/p
+
+
+@given(z=tst.arrays(st.integers(1, 8).map(lambda n: (n,)), min_value=-1000, max_value=1000), data=st.data())
+def test_the_lecture_graph_equals_bce_with_logits_for_net_inputs_up_to_1000(z, data):
+    y = data.draw(tst.binary_labels(len(z)))
+    x = np.linspace(0.5, 2.0, len(z))[:, None]  # z = x · w with w = 1 gives the drawn net inputs
+    results = []
+    for loss_of in (lambda z_: tg.bce(tg.sigmoid(z_), y), lambda z_: tg.bce_with_logits(z_, y)):
+        w = tg.tensor(np.array([1.0]), requires_grad=True)
+        b = tg.tensor(0.0, requires_grad=True)
+        loss = loss_of(tg.linear(x, w, b) * 0 + z)  # net input exactly z, still depending on w, b
+        loss = loss + (tg.linear(x, w, b) * 0).sum()
+        loss.backward()
+        results.append((loss.item(), w.grad.copy(), b.grad.copy()))
+    (l1, w1, b1), (l2, w2, b2) = results
+    assert np.isfinite(l1)
+    np.testing.assert_allclose(l1, l2, rtol=1e-9)
+    np.testing.assert_allclose(b1, b2, rtol=1e-9, atol=1e-300)
+
+
+def test_the_lecture_graph_gradients_match_at_net_inputs_of_1000():
+    x = np.array([[1000.0], [-1000.0], [500.0], [-500.0], [1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    grads = []
+    for fused in (True, False):
+        w = tg.tensor(np.array([1.0]), requires_grad=True)
+        b = tg.tensor(0.0, requires_grad=True)
+        z = tg.linear(x, w, b)
+        loss = tg.bce(tg.sigmoid(z), y) if fused else tg.bce_with_logits(z, y)
+        loss.backward()
+        grads.append((loss.item(), w.grad[0], b.grad.item()))
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-9)
+    assert grads[0][0] == pytest.approx((1000 + 1000 + 0 + 0 + np.log1p(np.exp(-1.0))) / 5, rel=1e-9)
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("loss", [tg.bce, tg.bce_with_logits, tg.mse])
+def test_target_of_shape_n_by_1_is_an_error_not_a_broadcast(loss):
+    with pytest.raises(ValueError, match=r"target y has shape \(4, 1\) but the .* has shape \(4,\)"):
+        loss(np.full(4, 0.5), np.zeros((4, 1)))
+
+
+@pytest.mark.parametrize("loss", [tg.bce, tg.bce_with_logits])
+def test_binary_targets_outside_zero_one_are_named(loss):
+    with pytest.raises(ValueError, match=r"targets y must lie in \[0, 1\]; found 2.0"):
+        loss(np.full(3, 0.5), np.array([0.0, 2.0, 1.0]))
+    with pytest.raises(ValueError, match=r"found nan"):
+        loss(np.full(2, 0.5), np.array([0.0, np.nan]))
+
+
+def test_bce_probabilities_outside_zero_one_point_to_bce_with_logits():
+    with pytest.raises(ValueError, match=r"BCE: probabilities p .*bce_with_logits.*found 3.0"):
+        tg.bce(np.array([0.5, 3.0]), np.array([0.0, 1.0]))
+
+
+def test_class_index_errors_name_the_value():
+    logits = np.zeros((3, 4))
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 4\); found 4"):
+        tg.softmax_cross_entropy(logits, np.array([0, 4, 1]))
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 4\); found -1"):
+        tg.softmax_cross_entropy(logits, np.array([0, -1, 1]))
+    with pytest.raises(ValueError, match=r"class indices must be integers; found 1.5"):
+        tg.softmax_cross_entropy(logits, np.array([0.0, 1.5, 1.0]))
+    with pytest.raises(ValueError, match=r"target y has shape \(2,\) but logits have shape \(3, 4\)"):
+        tg.softmax_cross_entropy(logits, np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"target row 1 sums to 0.5, not 1"):
+        tg.softmax_cross_entropy(logits, np.array([[1.0, 0, 0, 0], [0.5, 0, 0, 0], [0, 0, 0, 1.0]]))
+    with pytest.raises(ValueError, match=r"logits must have shape \(N, K\)"):
+        tg.softmax_cross_entropy(np.zeros(4), np.array([1]))
