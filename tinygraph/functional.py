@@ -81,7 +81,7 @@ def bce(p: Any, y: Any, reduction: str = "mean") -> Tensor:
 
 
 def bce_with_logits(z: Any, y: Any, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy from net inputs ``z``: softplus(z) − y z, exact for any finite z."""
+    """Binary cross-entropy from net inputs ``z``: log(1 + e^z) − y z, exact for any finite z."""
     return nodes.BCEWithLogits(reduction)(z, y)
 
 

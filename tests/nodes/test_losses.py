@@ -111,8 +111,10 @@ def test_stable_losses_are_exact_and_finite_at_the_extremes():
     z = tg.tensor(EXTREMES, requires_grad=True)
     loss = tg.bce_with_logits(z, y, "none")
     loss.sum().backward()
-    # −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y z, with NumPy's logaddexp as reference
-    np.testing.assert_allclose(loss.data, np.logaddexp(0, EXTREMES) - y * EXTREMES, rtol=1e-15)
+    # −log σ(z) = log(1 + e^(−z)) for y = 1 and −log(1 − σ(z)) = log(1 + e^z) for y = 0 (NumPy's logaddexp)
+    expected = np.where(y == 1, np.logaddexp(0, -EXTREMES), np.logaddexp(0, EXTREMES))
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-15)
+    assert loss.data[5] == pytest.approx(4.248354255291589e-18, rel=1e-15)  # z = 40, y = 1: not rounded to 0
     assert np.all(np.isfinite(z.grad))
 
     logits = tg.tensor(np.stack([EXTREMES, EXTREMES[::-1]]).T, requires_grad=True)  # (9, 2)

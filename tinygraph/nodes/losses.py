@@ -71,7 +71,7 @@ class BCE(_Loss):
     -----
     dl/dp = (1 − y)/(1 − p) − y/p = (p − y) / (p (1 − p)). When p is the output of a Sigmoid node (the lecture's
     net input → sigmoid → NLL graph), the loss is computed from the net input z instead:
-    l = softplus(z) − y z, exact for any z where log(σ(z)) would round to log(0). Backward then
+    l = log(1 + e^z) − y z, exact for any z where log(σ(z)) would round to log(0). Backward then
     sends dL/dz = (a − y)/N straight to z, because the two factors cancel:
     dL/da · da/dz = (a − y) / (a (1 − a)) · a(1 − a) = a − y. The edge through a still shows dL/da.
     Otherwise, for probabilities of exactly 0 or 1, log is floored at log(tiny) (about −708 in
@@ -94,7 +94,7 @@ class BCE(_Loss):
         self._check_range(y, "targets y")
         self.p, self.y, self.z = p, y, z
         if z is not None:
-            return self._reduce(_array.softplus(z) - y * z)
+            return self._reduce(_array.logistic_loss(z, y))
         self._check_range(p, "probabilities p (use bce_with_logits for net inputs)")
         return self._reduce(-(y * _array.safe_log(p) + (1 - y) * _array.safe_log(1 - p)))
 
@@ -115,7 +115,7 @@ class BCE(_Loss):
 class BCEWithLogits(_Loss):
     """Binary cross-entropy computed from the net input (logit) z: the stable form.
 
-    l = −[ y log σ(z) + (1 − y) log(1 − σ(z)) ] = softplus(z) − y z
+    l = −[ y log σ(z) + (1 − y) log(1 − σ(z)) ] = log(1 + e^z) − y z
       = max(z, 0) − y z + log(1 + e^(−|z|))
 
     Notes
@@ -123,7 +123,7 @@ class BCEWithLogits(_Loss):
     dl/dz = σ(z) − y: the lecture's (a − y).
     """
 
-    formula = "L = softplus(z) − y z"
+    formula = "L = log(1 + eᶻ) − y z"
     per_example_derivatives = ("(σ(z) − y)", None)
 
     def forward(self, z: ndarray, y: ndarray) -> ndarray:
@@ -131,7 +131,7 @@ class BCEWithLogits(_Loss):
         self._check_same_shape(z, y, "net input z")
         self._check_range(y, "targets y")
         self.z, self.y = z, y
-        return self._reduce(_array.softplus(z) - y * z)
+        return self._reduce(_array.logistic_loss(z, y))
 
     def backward(self, grad: ndarray) -> Grads:
         s = self._scale(grad)

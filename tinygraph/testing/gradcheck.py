@@ -123,6 +123,6 @@ def _compare(
                 name = f" ({tensors[i].name})" if tensors[i].name else ""
                 raise GradcheckError(
                     f"gradcheck failed for input {i}{name} of shape {x.shape}, element {index}: "
-                    f"analytic {analytic[index]!r}, numeric {numeric!r} "
+                    f"analytic {float(analytic[index])!r}, numeric {numeric!r} "
                     f"(difference {abs(analytic[index] - numeric):.3g}, allowed {atol + rtol * abs(numeric):.3g})"
                 )

@@ -1,0 +1,62 @@
+"""The primitive nodes behind the operators, each checked with hypothesis and gradcheck."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygraph as tg
+from tinygraph.testing import gradcheck
+from tinygraph.testing import strategies as tst
+
+
+def _param(x):
+    return tg.tensor(x, requires_grad=True)
+
+
+@given(x=tst.arrays(tst.shapes(), min_value=-5, max_value=5))
+def test_exp_and_neg(x):
+    assert gradcheck(tg.exp, [_param(x)])
+    assert gradcheck(lambda t: -t, [_param(x)])
+
+
+@given(x=tst.arrays(tst.shapes(), min_value=0.1, max_value=10))
+def test_log(x):
+    assert gradcheck(tg.log, [_param(x)])
+    np.testing.assert_allclose(tg.log(x).data, np.log(x))
+
+
+@given(x=tst.arrays(tst.shapes(min_dims=1)), data=st.data())
+def test_reductions_over_any_axes(x, data):
+    axes = data.draw(st.lists(st.integers(0, x.ndim - 1), unique=True, max_size=x.ndim))
+    axis = tuple(axes) if len(axes) != 1 else axes[0]
+    keepdims = data.draw(st.booleans())
+    for name in ("sum", "mean"):
+        reduce = getattr(tg, name)
+        np.testing.assert_allclose(reduce(x, axis, keepdims).data, getattr(np, name)(x, axis=axis, keepdims=keepdims))
+        assert gradcheck(lambda t: reduce(t, axis, keepdims), [_param(x)])
+
+
+def _well_separated(a):
+    return a.size < 2 or np.diff(np.sort(a, axis=None)).min() > 1e-3  # no tie within a finite-difference step
+
+
+@given(x=tst.arrays(tst.shapes(min_dims=1), min_value=-5, max_value=5).filter(_well_separated))
+def test_max_gradient_with_distinct_values(x):
+    assert gradcheck(lambda t: tg.max(t, axis=-1), [_param(x)])
+
+
+@given(x=tst.arrays(tst.shapes(min_dims=1)), data=st.data())
+def test_transpose_and_reshape(x, data):
+    axes = data.draw(st.permutations(range(x.ndim)))
+    assert gradcheck(lambda t: tg.transpose(t, tuple(axes)), [_param(x)])
+    assert gradcheck(lambda t: tg.reshape(t, (-1,)), [_param(x)])
+
+
+@given(x=tst.arrays(tst.shapes(min_dims=1, max_dims=2)), data=st.data())
+def test_integer_array_indexing_with_repeats(x, data):
+    index = data.draw(st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=6))
+    assert gradcheck(lambda t: t[index], [_param(x)])
+    t = _param(x)
+    t[index].sum().backward()
+    counts = np.bincount(index, minlength=x.shape[0]).reshape((-1,) + (1,) * (x.ndim - 1))
+    np.testing.assert_array_equal(t.grad, np.broadcast_to(counts, x.shape))
