@@ -153,7 +153,7 @@ def test_no_grad_is_restored_after_an_exception():
 def test_detect_anomaly_names_the_first_non_finite_node_in_forward():
     x = tg.tensor(np.array([1.0, -1.0]), requires_grad=True)
     with tg.detect_anomaly():
-        with pytest.raises(FloatingPointError, match="^Log produced NaN"):
+        with pytest.raises(FloatingPointError, match=r"^Log produced nan at index \(1,\) of shape \(2,\) in forward"):
             x.log()
 
 
@@ -161,7 +161,7 @@ def test_detect_anomaly_names_the_node_whose_gradient_is_not_finite():
     x = tg.tensor(np.array([0.0, 4.0]), requires_grad=True)
     root = x**0.5  # finite value, infinite derivative at 0
     with tg.detect_anomaly():
-        with pytest.raises(FloatingPointError, match="^Pow.backward.*input 0"):
+        with pytest.raises(FloatingPointError, match=r"^Pow.backward produced inf at index \(0,\) of shape \(2,\) in the gradient for input 0"):
             root.sum().backward()
 
 

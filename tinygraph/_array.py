@@ -55,6 +55,12 @@ def all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())
 
 
+def first_non_finite(array: np.ndarray) -> str:
+    """Where the first NaN or inf of ``array`` is, for an error message: "nan at index (1,) of shape (2,)"."""
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    return f"{array[index]} at index {index} of shape {array.shape}"
+
+
 def sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """σ(z) and 1 − σ(z) = σ(−z), both exact for any finite z (no overflow, no cancellation)."""
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows

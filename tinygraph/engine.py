@@ -157,8 +157,7 @@ def _input_grads(node: Node, g: _array.ndarray) -> Iterator[tuple[int, Tensor, _
             parent_grad = parent_grad.astype(parent.dtype)
         if mode.detect_anomaly and not _array.all_finite(parent_grad):
             raise FloatingPointError(
-                f"{name}.backward produced a non-finite gradient for input {index} "
-                f"(shape {parent.shape})"
+                f"{name}.backward produced {_array.first_non_finite(parent_grad)} in the gradient for input {index}"
             )
         yield index, parent, parent_grad
 

@@ -82,7 +82,7 @@ class Node:
             with _array.xp.errstate(all="ignore"):
                 out = self._forward(name, tensors)
             if _array.is_float(out) and not _array.all_finite(out):
-                raise FloatingPointError(f"{name} produced NaN or inf in forward (output shape {out.shape})")
+                raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
         else:
             out = self._forward(name, tensors)
         requires_grad = mode.grad_enabled and any(self.needs_grad)

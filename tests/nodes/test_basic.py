@@ -1,6 +1,7 @@
 """The primitive nodes behind the operators, each checked with hypothesis and gradcheck."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -60,3 +61,10 @@ def test_integer_array_indexing_with_repeats(x, data):
     t[index].sum().backward()
     counts = np.bincount(index, minlength=x.shape[0]).reshape((-1,) + (1,) * (x.ndim - 1))
     np.testing.assert_array_equal(t.grad, np.broadcast_to(counts, x.shape))
+
+
+def test_matmul_shape_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=r"^MatMul: x has shape \(2, 3\) but y has shape \(2,\)"):
+        tg.tensor(np.ones((2, 3))) @ np.ones(2)
+    with pytest.raises(ValueError, match=r"^MatMul: x has shape \(\) but y has shape \(2,\)"):
+        tg.matmul(1.0, np.ones(2))

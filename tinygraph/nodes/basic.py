@@ -114,6 +114,11 @@ class MatMul(Node):
     local_derivatives = ("· yᵀ", "xᵀ ·")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        if x.ndim == 0 or y.ndim == 0 or x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+            raise ValueError(
+                f"MatMul: x has shape {x.shape} but y has shape {y.shape}; the last axis of x must "
+                "match the first (vector) or second-to-last (matrix) axis of y"
+            )
         self.x, self.y = x, y
         return x @ y
 

@@ -183,10 +183,10 @@ class SoftmaxCrossEntropy(_Loss):
             )
         non_integer = y != xp.round(y) if y.dtype.kind == "f" else xp.zeros(y.shape, dtype=bool)
         if non_integer.any():
-            raise ValueError(f"SoftmaxCrossEntropy: class indices must be integers; found {y[non_integer][0].item()!r}")
+            raise ValueError(f"SoftmaxCrossEntropy: class indices must be integers; found {y[non_integer][0].item():g}")
         outside = (y < 0) | (y >= k)
         if outside.any():
-            raise ValueError(f"SoftmaxCrossEntropy: class indices must lie in [0, {k}); found {y[outside][0].item()!r}")
+            raise ValueError(f"SoftmaxCrossEntropy: class indices must lie in [0, {k}); found {y[outside][0].item():g}")
         return _array.one_hot(y.astype(xp.intp), k, logits.dtype)
 
     def backward(self, grad: ndarray) -> Grads:
