@@ -30,6 +30,9 @@ from tinygraph.functional import (
 )
 from tinygraph.node import Node
 
+# The models use the functions above, so they come last.
+from tinygraph import data, models, optim  # isort: skip
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "Tensor",
     "bce",
     "bce_with_logits",
+    "data",
     "detect_anomaly",
     "exp",
     "linear",
@@ -46,9 +50,11 @@ __all__ = [
     "matmul",
     "max",
     "mean",
+    "models",
     "mse",
     "name_scope",
     "no_grad",
+    "optim",
     "relu",
     "reshape",
     "sigmoid",

@@ -1,0 +1,192 @@
+"""fit: the lecture's SGD against a NumPy loop, reproducibility, history, divergence and bad input."""
+
+import re
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from tinygraph.models import MLP, DivergedError, LogisticRegression, SoftmaxRegression
+
+
+def problem(seed: int = 0, n: int = 30, d: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = (X @ np.arange(1.0, d + 1) + rng.standard_normal(n) > 0).astype(float)
+    return X, y
+
+
+def numpy_sgd(X, y, w, b, lr, epochs, batch_size):
+    """The lecture's loop in NumPy: w := w − η Xᵀ(a − y)/n, b := b − η mean(a − y), batches in order."""
+    for _ in range(epochs):
+        for start in range(0, len(y), batch_size):
+            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+            a = expit(xb @ w + b)
+            w = w - lr * xb.T @ (a - yb) / len(yb)
+            b = b - lr * np.mean(a - yb)
+    return w, b
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_sgd_without_shuffling_is_the_lectures_loop(batch_size):
+    X, y = problem()
+    model = LogisticRegression(3, seed=1)
+    w, b = numpy_sgd(X, y, model.w.data, model.b.item(), lr=0.3, epochs=5, batch_size=batch_size)
+    model.fit(X, y, epochs=5, lr=0.3, batch_size=batch_size, shuffle=False, progress=False)
+    np.testing.assert_allclose(model.w.data, w, rtol=1e-12)
+    np.testing.assert_allclose(model.b.item(), b, rtol=1e-12)
+
+
+def test_the_same_seed_gives_the_same_result_bit_for_bit():
+    X, y = problem(n=50)
+
+    def train(seed):
+        model = MLP((3, 5, 1), seed=7)
+        history = model.fit(X, y, epochs=4, lr=0.2, batch_size=8, optimizer="momentum", seed=seed, progress=False)
+        return [p.data for p in model.parameters()], history
+
+    (first, h1), (second, h2), (other, _) = train(0), train(0), train(1)
+    assert all(np.array_equal(p, q) for p, q in zip(first, second))
+    assert h1 == h2
+    assert not all(np.array_equal(p, q) for p, q in zip(first, other))
+
+
+def test_the_models_seed_is_the_default_shuffling_seed():
+    X, y = problem(n=40)
+    runs = []
+    for _ in range(2):
+        model = LogisticRegression(3, seed=5)
+        model.fit(X, y, epochs=3, lr=0.5, batch_size=4, progress=False)
+        runs.append(model.w.data)
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_history_records_each_epoch_on_training_and_validation_data():
+    X, y = problem(n=40)
+    X_val, y_val = problem(seed=1, n=20)
+    model = LogisticRegression(3, l2=0.01, seed=0)
+    history = model.fit(X, y, epochs=6, lr=0.5, batch_size=10, validation=(X_val, y_val), progress=False)
+    assert len(history) == len(history.accuracy) == len(history.val_loss) == len(history.val_accuracy) == 6
+    assert history.loss[-1] == model.loss(X, y).item()
+    assert history.val_loss[-1] == model.loss(X_val, y_val).item()
+    assert history.accuracy[-1] == model.score(X, y)
+    assert history.val_accuracy[-1] == model.score(X_val, y_val)
+    assert model.history is history
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "lbfgs"])
+def test_every_optimizer_lowers_the_loss(optimizer, breast_cancer):
+    X, y = breast_cancer
+    model = SoftmaxRegression(X.shape[1], 2, seed=0)
+    start = model.loss(X, y).item()
+    history = model.fit(X, y, epochs=20, lr=0.05, batch_size=64, optimizer=optimizer, seed=0, progress=False)
+    assert 1 <= len(history) <= 20
+    assert history.loss[-1] < 0.3 * start
+    assert model.score(X, y) > 0.95
+
+
+def test_a_batch_larger_than_the_data_is_one_full_batch():
+    X, y = problem()
+    full, big = LogisticRegression(3, seed=0), LogisticRegression(3, seed=0)
+    full.fit(X, y, epochs=3, lr=0.5, batch_size=None, progress=False)
+    big.fit(X, y, epochs=3, lr=0.5, batch_size=1000, shuffle=False, progress=False)
+    np.testing.assert_array_equal(full.w.data, big.w.data)
+
+
+def test_divergence_stops_at_the_first_non_finite_loss_and_keeps_finite_parameters():
+    X, y = problem()
+
+    def train(epochs):  # with lr·λ = 10 every step multiplies w by about −9
+        model = LogisticRegression(3, l2=1.0, seed=0)
+        model.fit(X, y, epochs=epochs, lr=10.0, progress=False)
+        return model
+
+    with pytest.raises(DivergedError, match=r"non-finite .* at epoch \d+ with lr=10: try a smaller lr") as caught:
+        train(1000)
+    epoch = int(re.search(r"epoch (\d+)", str(caught.value)).group(1))
+    kept = train(epoch - 1)  # the epoch named is the first whose loss is not finite
+    assert np.isfinite(kept.loss(X, y).item())
+    model = LogisticRegression(3, l2=1.0, seed=0)
+    with pytest.raises(DivergedError):
+        model.fit(X, y, epochs=epoch, lr=10.0, progress=False)
+    assert np.all(np.isfinite(model.w.data)) and np.isfinite(model.loss(X, y).item())
+    np.testing.assert_array_equal(model.w.data, kept.w.data)
+
+
+def test_diverging_minibatch_training_keeps_the_parameters_of_the_last_finite_loss():
+    X, y = problem(n=64)
+    model = MLP((3, 16, 1), activation="relu", l2=1.0, seed=0)
+    with pytest.raises(DivergedError, match="smaller lr"):
+        model.fit(X, y, epochs=500, lr=50.0, batch_size=8, progress=False)
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+
+
+X_OK, Y_OK = problem(n=4)
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.zeros(3), [0.0], "X must be 2-D"),
+        (np.zeros((4, 3, 1)), Y_OK, "X must be 2-D"),
+        (np.zeros((4, 2)), Y_OK, "X has 2 features but the model expects 3"),
+        (X_OK, Y_OK[:3], "X has 4 examples but y has 3 labels"),
+        (X_OK, Y_OK[:, None], "y must be 1-D"),
+        (X_OK, [0, 1, 2, 1], "needs labels 0 or 1, found 2"),
+        (X_OK, [0, 1, -1, 1], "needs labels 0 or 1, found -1"),
+        (X_OK, [0, 1, 0.5, 1], "found 0.5"),
+        (X_OK, ["a", "b", "a", "b"], "y must be numeric"),
+        (np.where(np.eye(4, 3) == 1, np.nan, X_OK), Y_OK, r"X contains NaN or inf \(first at row 0, column 0\)"),
+        (np.where(np.eye(4, 3, k=1) == 1, np.inf, X_OK), Y_OK, "NaN or inf"),
+        ([["a", "b", "c"]], [0], "X must be numeric"),
+        (np.zeros((0, 3)), [], "empty"),
+    ],
+)
+def test_bad_data_is_refused_before_training(X, y, message):
+    model = LogisticRegression(3, seed=0)
+    w = model.w.data
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y, epochs=1, progress=False)
+    assert model.w.data is w
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"epochs": 2.5}, "epochs must be an integer"),
+        ({"lr": 0.0}, "lr must be a finite number > 0"),
+        ({"lr": -0.1}, "lr must be"),
+        ({"lr": float("nan")}, "lr must be"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, momentum, adam, lbfgs"),
+        ({"validation": (X_OK,)}, r"validation must be a pair"),
+        ({"validation": (X_OK, [0, 1, 2, 0])}, "needs labels 0 or 1"),
+        ({"validation": (X_OK[:, :2], Y_OK)}, "validation X has 2 features"),
+    ],
+)
+def test_bad_options_are_refused_before_training(options, message):
+    model = LogisticRegression(3, seed=0)
+    w = model.w.data
+    with pytest.raises(ValueError, match=message):
+        model.fit(X_OK, Y_OK, **{"epochs": 1, "progress": False, **options})
+    assert model.w.data is w
+
+
+@pytest.mark.parametrize("y, found", [([0, 1, 3, 2], "3"), ([0, 1, -1, 2], "-1"), ([0, 1, 0.5, 2], "0.5")])
+def test_softmax_labels_must_be_class_indices(y, found):
+    with pytest.raises(ValueError, match=rf"SoftmaxRegression needs class labels 0, 1, \.\.\., 2; found {found}"):
+        SoftmaxRegression(3, 3).fit(X_OK, y, epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("make", [lambda: LogisticRegression(0), lambda: SoftmaxRegression(3, 1), lambda: LogisticRegression(3, l2=-1)])
+def test_bad_model_arguments(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_the_progress_bar_shows_the_loss(capsys):
+    X, y = problem()
+    LogisticRegression(3, seed=0).fit(X, y, epochs=3, lr=0.1, progress=True)
+    err = capsys.readouterr().err
+    assert "LogisticRegression" in err and "3/3" in err and "loss=" in err

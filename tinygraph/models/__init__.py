@@ -1,0 +1,17 @@
+"""Models built from the lecture's nodes: logistic regression, softmax regression and the MLP.
+
+Every model has the same methods: ``net_input`` (z), ``forward`` (a), ``loss`` (a scalar tensor
+whose graph ``tg.draw`` shows), ``predict_proba``, ``predict``, ``score``, ``log_loss``, ``fit``,
+``save`` and ``load``.
+"""
+
+from tinygraph.models.base import Model
+from tinygraph.models.logistic import LogisticRegression
+from tinygraph.models.mlp import MLP
+from tinygraph.models.penalty import L2Penalty
+from tinygraph.models.softmax import SoftmaxRegression
+from tinygraph.models.training import DivergedError, History
+
+load = Model.load
+
+__all__ = ["MLP", "DivergedError", "History", "L2Penalty", "LogisticRegression", "Model", "SoftmaxRegression", "load"]

@@ -1,0 +1,81 @@
+"""Logistic regression, exactly the lecture's graph: Linear (net input z) → Sigmoid (a) → BCE (NLL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import tinygraph as tg
+from tinygraph.models.base import Model, binary_labels, check_count
+from tinygraph.tensor import Tensor
+
+
+class LogisticRegression(Model):
+    """Binary logistic regression: a = σ(wᵀx + b) = P(y = 1 | x).
+
+    Parameters
+    ----------
+    n_features : int
+        d, the number of inputs.
+    l2 : float
+        λ ≥ 0: the loss becomes mean NLL + (λ/2)‖w‖² (the bias is not penalized).
+    seed : int, optional
+        Seeds the initial weights w ~ N(0, 0.01²) (b = 0) and, by default, the shuffling in ``fit``.
+
+    Attributes
+    ----------
+    w : Tensor, shape (d,)
+    b : Tensor, shape ()
+
+    Notes
+    -----
+    The graph of ``loss(X, y)`` is Linear → Sigmoid → BCE inside the name scope
+    "LogisticRegression: net input → sigmoid → NLL", plus an ``L2Penalty`` node when l2 > 0. Its
+    gradient is the lecture's: dL/dw = Xᵀ(a − y) / N + λw, dL/db = mean(a − y).
+    ``predict`` thresholds the net input, ŷ = 1 if z > 0, with no sigmoid: σ(0) = 0.5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tinygraph.models import LogisticRegression
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]]); y = np.array([0, 0, 1, 1])
+    >>> model = LogisticRegression(1, seed=0)
+    >>> history = model.fit(X, y, epochs=50, lr=0.5, progress=False)
+    >>> model.predict(X)
+    array([0, 0, 1, 1])
+    """
+
+    scope = "LogisticRegression: net input → sigmoid → NLL"
+
+    def __init__(self, n_features: int, *, l2: float = 0.0, seed: int | None = None) -> None:
+        super().__init__(l2=l2, seed=seed)
+        self.n_features = check_count(n_features, "n_features")
+        rng = np.random.default_rng(seed)
+        self.w = tg.tensor(rng.normal(0.0, 0.01, self.n_features), requires_grad=True, name="w")
+        self.b = tg.tensor(0.0, requires_grad=True, name="b")
+        self.params = {"w": self.w, "b": self.b}
+
+    def _net_input(self, x: Tensor) -> Tensor:
+        with tg.name_scope(self.scope):
+            return tg.linear(x, self.w, self.b)
+
+    def _activation(self, z: Tensor) -> Tensor:
+        with tg.name_scope(self.scope):
+            return tg.sigmoid(z)
+
+    def _data_loss(self, z: Tensor, y: Tensor) -> Tensor:
+        with tg.name_scope(self.scope):
+            return tg.bce(tg.sigmoid(z), y)
+
+    def _classes(self, z: np.ndarray) -> np.ndarray:
+        return (z > 0).astype(np.int64)
+
+    def _check_labels(self, y: np.ndarray) -> np.ndarray:
+        return binary_labels(y, "LogisticRegression")
+
+    def _weights(self) -> list[Tensor]:
+        return [self.w]
+
+    def _config(self) -> dict[str, Any]:
+        return {"n_features": self.n_features, "l2": self.l2}

@@ -1,0 +1,48 @@
+"""The L2 penalty (λ/2)‖w‖² as one node of the graph, so diagrams show it beside the data loss."""
+
+from __future__ import annotations
+
+from tinygraph._array import ndarray
+from tinygraph.node import Node
+
+Grads = tuple[ndarray | None, ...]
+
+
+class L2Penalty(Node):
+    """R = (λ/2) Σ_i ‖w_i‖² over the weight tensors it is called on (biases are not penalized).
+
+    Parameters
+    ----------
+    lam : float
+        The strength λ ≥ 0.
+
+    Notes
+    -----
+    dR/dw = λ w, so gradient descent on L + R shrinks every weight by the factor (1 − η λ) before
+    the data's step: w := w − η (Xᵀ(a − y) / N + λ w). With λ = 1 / (C N) the objective
+    mean loss + R is scikit-learn's ½‖w‖² + C Σ loss divided by C N.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tinygraph as tg
+    >>> w = tg.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    >>> r = L2Penalty(0.1)(w)
+    >>> r.item()
+    1.25
+    >>> r.backward(); w.grad
+    array([0.3, 0.4])
+    """
+
+    formula = "R = (λ/2)‖w‖²"
+
+    def __init__(self, lam: float) -> None:
+        self.lam = float(lam)
+
+    def forward(self, *weights: ndarray) -> ndarray:
+        self.weights = weights
+        self.local_derivatives = ("λw",) * len(weights)
+        return 0.5 * self.lam * sum((w * w).sum() for w in weights)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return tuple(grad * self.lam * w for w in self.weights)

@@ -1,0 +1,246 @@
+"""The training loop behind ``Model.fit``: epochs of (mini)batch gradient steps, or L-BFGS.
+
+Each step is the lecture's: build the graph from the batch to the loss, ``backward()`` for the
+gradients, let the optimizer move the parameters. After every epoch the loss and accuracy on the
+whole training set (and on the validation set, if given) go into the ``History``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import tinygraph as tg
+from tinygraph import optim
+from tinygraph.models.base import check_count
+
+if TYPE_CHECKING:
+    from tinygraph.models.base import Model
+    from tinygraph.tensor import Tensor
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
+
+
+class DivergedError(FloatingPointError):
+    """The training loss became NaN or inf; the model keeps its last parameters with a finite loss."""
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded, one entry per epoch (per iteration for L-BFGS).
+
+    Attributes
+    ----------
+    loss, accuracy : list of float
+        The objective (mean loss + penalty) and the accuracy on the whole training set after each epoch.
+    val_loss, val_accuracy : list of float
+        The same on the validation set (empty without one).
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+def fit(
+    model: Model,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int | None,
+    optimizer: str,
+    shuffle: bool,
+    seed: int | None,
+    progress: bool,
+    validation: tuple[Any, Any] | None,
+) -> History:
+    """Train ``model`` on (X, y) and return the History.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+    y : array_like, shape (N,)
+        Labels: 0/1 for binary models, class indices in [0, K) otherwise.
+    epochs : int
+        Passes over the training data (for "lbfgs": the maximum number of iterations).
+    lr : float
+        Learning rate η (not used by "lbfgs").
+    batch_size : int or None
+        1: per-example SGD, as in the lecture; n: minibatches of n; None: full-batch gradient descent.
+    optimizer : {"sgd", "momentum", "adam", "lbfgs"}
+        Plain SGD, SGD with momentum 0.9, Adam, or scipy's L-BFGS-B on the full batch, which runs
+        until converged (or ``epochs`` iterations).
+    shuffle : bool
+        Visit the examples in a new random order every epoch (minibatches only).
+    seed : int or None
+        Seeds the shuffling: the same seed (and initial parameters) gives the same result bit for bit.
+    progress : bool
+        Show a progress bar over the epochs with the current loss.
+    validation : (X_val, y_val), optional
+        Data on which the loss and accuracy are also recorded after every epoch.
+
+    Raises
+    ------
+    ValueError
+        For bad data or options, before any training.
+    DivergedError
+        When the loss becomes NaN or inf; the parameters are those of the last finite loss.
+    """
+    X, y = model._check_data(X, y)
+    val = None if validation is None else model._check_data(*_pair(validation), what="validation ")
+    epochs = check_count(epochs, "epochs")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    if batch_size is not None:
+        batch_size = check_count(batch_size, "batch_size")
+    history = History()
+    with tqdm(total=epochs, desc=type(model).__name__, unit="epoch", disable=not progress) as bar:
+        if optimizer == "lbfgs":
+            _lbfgs(model, X, y, epochs, history, val, bar)
+        else:
+            steps = _make_optimizer(optimizer, model.parameters(), lr)
+            rng = np.random.default_rng(seed) if shuffle else None
+            _descend(model, X, y, epochs, steps, batch_size, rng, history, val, bar)
+    return history
+
+
+def _pair(validation: Any) -> tuple[Any, Any]:
+    if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
+        raise ValueError("validation must be a pair (X_val, y_val)")
+    return validation[0], validation[1]
+
+
+def _make_optimizer(name: str, params: list[Tensor], lr: float) -> optim.Optimizer:
+    if name == "adam":
+        return optim.Adam(params, lr)
+    return optim.SGD(params, lr, momentum=0.9 if name == "momentum" else 0.0)
+
+
+def _batches(n: int, batch_size: int | None, rng: np.random.Generator | None) -> Iterator[Any]:
+    """Index sets of one epoch: everything at once, or consecutive slices of a (shuffled) order."""
+    if batch_size is None or batch_size >= n and rng is None:
+        yield slice(None)
+        return
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def _descend(
+    model: Model,
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    steps: optim.Optimizer,
+    batch_size: int | None,
+    rng: np.random.Generator | None,
+    history: History,
+    val: tuple[np.ndarray, np.ndarray] | None,
+    bar: Any,
+) -> None:
+    """Epochs of gradient steps; stops with DivergedError at the first non-finite loss."""
+    params = model.parameters()
+    finite = [p.data for p in params]  # rebinding never changes these arrays: no copy needed
+    for epoch in range(1, epochs + 1):
+        with np.errstate(all="ignore"):  # overflow shows up as a non-finite loss, reported below
+            for batch in _batches(len(X), batch_size, rng):
+                steps.zero_grad()
+                _, loss = model._objective(X[batch], y[batch])
+                if not np.isfinite(loss.item()):
+                    _diverged(params, finite, epoch, steps.lr)
+                finite = [p.data for p in params]
+                loss.backward()
+                steps.step()
+        _record(model, X, y, val, history)
+        if not np.isfinite(history.loss[-1]):
+            _diverged(params, finite, epoch, steps.lr)
+        _show(bar, history)
+
+
+def _diverged(params: list[Tensor], finite: list[np.ndarray], epoch: int, lr: float) -> None:
+    for p, data in zip(params, finite):
+        p.data = data
+    raise DivergedError(
+        f"the loss became non-finite (NaN or inf) at epoch {epoch} with lr={lr:g}: try a smaller lr; "
+        "the model keeps its last parameters with a finite loss"
+    )
+
+
+def _record(
+    model: Model, X: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] | None, history: History
+) -> None:
+    loss, accuracy = _evaluate(model, X, y)
+    history.loss.append(loss)
+    history.accuracy.append(accuracy)
+    if val is not None:
+        loss, accuracy = _evaluate(model, *val)
+        history.val_loss.append(loss)
+        history.val_accuracy.append(accuracy)
+
+
+def _evaluate(model: Model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The objective and the accuracy from one forward pass."""
+    with tg.no_grad(), np.errstate(all="ignore"):  # a diverging run is reported, not warned about
+        z, loss = model._objective(X, y)
+        return loss.item(), float(np.mean(model._classes(z.data) == y))
+
+
+def _show(bar: Any, history: History) -> None:
+    bar.update(1)
+    bar.set_postfix_str(f"loss={history.loss[-1]:.4f}", refresh=False)
+
+
+def _lbfgs(
+    model: Model,
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    history: History,
+    val: tuple[np.ndarray, np.ndarray] | None,
+    bar: Any,
+) -> None:
+    """Full-batch L-BFGS-B (scipy) on the graph's loss and gradient, one History entry per iteration."""
+    from scipy.optimize import minimize
+
+    params = model.parameters()
+
+    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        _assign(params, theta)
+        for p in params:
+            p.grad = None
+        _, loss = model._objective(X, y)
+        loss.backward()
+        return loss.item(), np.concatenate([p.grad.ravel() for p in params])
+
+    def end_of_iteration(theta: np.ndarray) -> None:
+        _assign(params, theta)
+        _record(model, X, y, val, history)
+        _show(bar, history)
+
+    theta0 = np.concatenate([p.data.ravel() for p in params])
+    options = {"maxiter": epochs, "ftol": 1e-15, "gtol": 1e-10}
+    with np.errstate(all="ignore"):  # the line search may try steps where the loss overflows
+        result = minimize(
+            loss_and_gradient, theta0, jac=True, method="L-BFGS-B", callback=end_of_iteration, options=options
+        )
+    if not np.isfinite(result.fun):
+        raise DivergedError("the loss became non-finite (NaN or inf) during L-BFGS")
+    _assign(params, result.x)
+
+
+def _assign(params: list[Tensor], theta: np.ndarray) -> None:
+    """Rebind each parameter to its slice of the flat vector θ (a copy: scipy may reuse θ)."""
+    start = 0
+    for p in params:
+        p.data = theta[start : start + p.size].reshape(p.shape).copy()
+        start += p.size

@@ -1,0 +1,154 @@
+"""Optimizers: the update rule that turns each parameter's gradient into its next value.
+
+Each keeps a list of parameter tensors. ``zero_grad()`` clears their gradients before a backward
+pass, ``step()`` moves every parameter that has a gradient. Parameters are updated by rebinding
+(``p.data = p.data - lr * g``), never in place: a recorded graph keeps references to the old
+arrays, and an update in place would change them behind its back.
+
+Examples
+--------
+The lecture's loop, written by hand over the graph:
+
+>>> import numpy as np
+>>> import tinygraph as tg
+>>> X = np.array([[0.0, 1.0], [1.0, 0.0]]); y = np.array([1.0, 0.0])
+>>> w = tg.tensor(np.zeros(2), requires_grad=True, name="w")
+>>> b = tg.tensor(0.0, requires_grad=True, name="b")
+>>> opt = tg.optim.SGD([w, b], lr=0.5)
+>>> for epoch in range(100):
+...     opt.zero_grad()
+...     loss = tg.bce(tg.sigmoid(tg.linear(X, w, b)), y)
+...     loss.backward()
+...     opt.step()
+>>> bool(loss.item() < 0.1)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from tinygraph.tensor import Tensor
+
+
+class Optimizer:
+    """Base class: holds the parameters, clears their gradients, applies ``_update`` to each.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        Tensors with ``requires_grad=True`` (``model.parameters()``).
+    lr : float
+        The learning rate η > 0.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("the optimizer got no parameters: pass a list of tensors, e.g. model.parameters()")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise ValueError(f"parameter {i} must be a Tensor with requires_grad=True, got {p!r}")
+        self.lr = _positive(lr, "lr")
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (backward accumulates into ``.grad``, so clear it before each pass)."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient; the others stay as they are."""
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                p.data = self._update(p.data, p.grad, state).astype(p.dtype, copy=False)
+
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """(Stochastic) gradient descent, optionally with momentum and weight decay.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+    lr : float
+        η > 0.
+    momentum : float
+        μ in [0, 1); 0 is plain gradient descent.
+    weight_decay : float
+        λ ≥ 0, added to the gradient as λw (the same as an L2 penalty (λ/2)‖w‖² in the loss).
+
+    Notes
+    -----
+    g = ∂L/∂w + λw;  v := μv + g (v starts at the first g);  w := w − η v.
+    With μ = 0 this is the lecture's rule w := w − η ∂L/∂w.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not (_is_number(momentum) and 0 <= momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if not (_is_number(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        if self.weight_decay:
+            g = g + self.weight_decay * w
+        if self.momentum:
+            g = state["v"] = self.momentum * state["v"] + g if "v" in state else g
+        return w - self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam: gradient descent with per-parameter step sizes from running moments of the gradient.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+    lr : float
+        η > 0 (0.001 to 0.01 is typical).
+    betas : (float, float)
+        β₁, β₂ in [0, 1): decay rates of the first and second moment estimates.
+    eps : float
+        ε > 0, keeps the step finite where the second moment is 0.
+
+    Notes
+    -----
+    m := β₁m + (1 − β₁)g;  v := β₂v + (1 − β₂)g²;  m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);
+    w := w − η m̂ / (√v̂ + ε), with t the number of updates of that parameter so far.
+    """
+
+    def __init__(
+        self, params: Iterable[Tensor], lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
+        super().__init__(params, lr)
+        if len(betas) != 2 or not all(_is_number(beta) and 0 <= beta < 1 for beta in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
+        self.eps = _positive(eps, "eps")
+
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        t = state["t"] = state.get("t", 0) + 1
+        m = state["m"] = self.beta1 * state.get("m", 0.0) + (1 - self.beta1) * g
+        v = state["v"] = self.beta2 * state.get("v", 0.0) + (1 - self.beta2) * g * g
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        return w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def _is_number(value: object) -> bool:
+    """A finite real number (a bool is not one)."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    return real and bool(np.isfinite(value))
+
+
+def _positive(value: float, what: str) -> float:
+    if not (_is_number(value) and value > 0):
+        raise ValueError(f"{what} must be a finite number > 0, got {value!r}")
+    return float(value)
