@@ -62,12 +62,15 @@ def first_non_finite(array: np.ndarray) -> str:
 
 
 def sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """σ(z) and 1 − σ(z) = σ(−z), both exact for any finite z (no overflow, no cancellation)."""
+    """σ(z) and 1 − σ(z) = σ(−z), both exact for any finite z (no overflow, no cancellation).
+
+    With e = e^(−|z|): σ(z) = 1 / (1 + e) for z ≥ 0 and e / (1 + e) for z < 0, so the numerator is
+    max(e, [z ≥ 0]) (e ≤ 1), and that of σ(−z) is max(e, [z ≤ 0]). Picking it with a maximum
+    rather than np.where avoids a branch per element: several times faster on mixed signs.
+    """
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    big = 1.0 / (1.0 + e)  # σ(|z|)
-    small = e * big  # σ(−|z|) = e^(−|z|) / (1 + e^(−|z|))
-    positive = z >= 0
-    return np.where(positive, big, small), np.where(positive, small, big)
+    r = 1.0 / (1.0 + e)  # σ(|z|)
+    return np.maximum(e, z >= 0) * r, np.maximum(e, z <= 0) * r
 
 
 def logistic_loss(z: np.ndarray, y: np.ndarray) -> np.ndarray:
