@@ -122,6 +122,12 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
                 tensor.grad = total if tensor.grad is None else tensor.grad + total
         if node is None or g is None:
             continue
+        if node.shortcut:  # a gradient that is only shown is computed only if its tensor keeps it
+            node.needs_grad = tuple(
+                parent.requires_grad
+                and (index not in node.shortcut or parent.node is None or retain_grads or parent.retains_grad)
+                for index, parent in enumerate(node.inputs)
+            )
         for index, parent, parent_grad in _input_grads(node, g):
             target = shown if index in node.shortcut else pending
             target[id(parent)] = _add(target.get(id(parent)), parent_grad)

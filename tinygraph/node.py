@@ -27,6 +27,8 @@ class Node:
     shortcut : set of int
         Indices of inputs whose gradient is shown but not propagated, because the node sends the
         combined chain-rule product to a further input instead (see ``BCE``). Empty for most nodes.
+        Before calling backward, the engine sets ``needs_grad`` of such an input to whether its
+        tensor will keep the gradient (a leaf, ``retain_grad()``, ``retain_grads=True``).
     scope : str or None
         The ``name_scope`` the node was created in (diagrams draw a cluster per scope).
     formula : str

@@ -100,14 +100,16 @@ class BCE(_Loss):
 
     def backward(self, grad: ndarray) -> Grads:
         s, p, y = self._scale(grad), self.p, self.y
-        tiny = xp.finfo(p.dtype).tiny
         if self.z is None:
+            tiny = xp.finfo(p.dtype).tiny
             gp = s * ((1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny))
             gy = -s * (_array.safe_log(p) - _array.safe_log(1 - p)) if self.needs_grad[1] else None
             return gp, gy
         a, one_minus_a = self.inputs[0].node.a, self.inputs[0].node.one_minus_a
-        with xp.errstate(all="ignore"):  # dL/da is shown, not propagated: it may overflow to inf
-            ga = s * (xp.where(y == 1, 0, (1 - y) / one_minus_a) - xp.where(y == 0, 0, y / a))
+        ga = None
+        if self.needs_grad[0]:  # dL/da is only shown, so the engine asks for it only when a keeps its grad
+            with xp.errstate(all="ignore"):  # not propagated: it may overflow to inf
+                ga = s * (xp.where(y == 1, 0, (1 - y) / one_minus_a) - xp.where(y == 0, 0, y / a))
         gy = -s * self.z if self.needs_grad[1] else None
         return ga, gy, s * (a - y)
 
