@@ -1,0 +1,171 @@
+"""The `tinygraph` command: what `train` prints and writes, `draw`, and one-line errors for user mistakes."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygraph import data
+from tinygraph.cli import main
+from tinygraph.models import MLP, Model
+
+REPO = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+RESULT = re.compile(r"^(train|test)\s+accuracy (\d\.\d{4})\s+log-loss (\d+\.\d{4})$", re.MULTILINE)
+
+
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run a command with this checkout of tinygraph first on the import path."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def results(stdout: str) -> dict[str, tuple[float, float]]:
+    return {split: (float(acc), float(loss)) for split, acc, loss in RESULT.findall(stdout)}
+
+
+def breast_cancer_test_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out split the command uses, rebuilt through the public API."""
+    ds = data.load("breast_cancer")
+    X_train, X_test, _, y_test = data.train_test_split(ds.X, ds.y, seed=seed)
+    return data.standardize(X_train, X_test)[1], y_test
+
+
+@pytest.mark.skipif(shutil.which("tinygraph") is None, reason="the console script is not installed (pip install .)")
+def test_train_with_no_options_trains_logistic_regression_on_breast_cancer(tmp_path):
+    done = run(["tinygraph", "train"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "data     breast_cancer: 569 examples, 30 features, 2 classes" in done.stdout
+    assert "LogisticRegression(n_features=30, l2=0.0): 31 parameters" in done.stdout
+    assert "100/100" in done.stderr and "loss=" in done.stderr  # the progress bar
+    scores = results(done.stdout)
+    assert scores["train"][0] > 0.97 and scores["test"][0] > 0.93
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["graph.svg", "loss.png", "params.npz"]
+    assert (out / "loss.png").read_bytes().startswith(PNG)
+    svg = (out / "graph.svg").read_text()
+    assert "<svg" in svg and "LogisticRegression: net input → sigmoid → NLL" in svg
+    assert all(name in svg for name in ("Linear", "Sigmoid", "BCE"))
+    model = Model.load(out / "params.npz")  # the parameters written are those that were scored
+    X_test, y_test = breast_cancer_test_split()
+    assert f"{model.score(X_test, y_test):.4f}" == f"{scores['test'][0]:.4f}"
+    assert f"{model.log_loss(X_test, y_test):.4f}" == f"{scores['test'][1]:.4f}"
+
+
+def test_python_m_tinygraph_trains_softmax_regression_on_iris(tmp_path):
+    done = run([sys.executable, "-m", "tinygraph", "train", "--data", "iris", "--no-progress"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "SoftmaxRegression(n_features=4, n_classes=3, l2=0.0)" in done.stdout
+    assert results(done.stdout)["test"][0] > 0.9
+
+
+def test_a_user_mistake_is_one_line_on_stderr_without_a_traceback(tmp_path):
+    done = run([sys.executable, "-m", "tinygraph", "train", "--data", "nope"], tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "unknown dataset 'nope'" in done.stderr
+
+
+def two_feature_csv(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 2))
+    label = np.where(X[:, 0] ** 2 + X[:, 1] ** 2 < 1.0, "inside", "outside")
+    lines = ["u,v,where"] + [f"{u:.5f},{v:.5f},{w}" for (u, v), w in zip(X, label)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_two_feature_csv_data_also_gets_a_decision_boundary(tmp_path, capsys):
+    csv = two_feature_csv(tmp_path / "ring.csv")
+    argv = ["train", "--data", str(csv), "--target", "where", "--model", "mlp", "--hidden", "8,8"]
+    argv += ["--activation", "tanh", "--optimizer", "adam", "--lr", "0.05", "--epochs", "60", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "ring: 80 examples, 2 features, 2 classes" in out and "adam, lr 0.05, batch size 32, 60 epochs" in out
+    assert (tmp_path / "run" / "boundary.png").read_bytes().startswith(PNG)
+    model = Model.load(tmp_path / "run" / "params.npz")
+    assert isinstance(model, MLP) and model.sizes == [2, 8, 8, 1] and model.activation == "tanh"
+
+
+def test_lbfgs_full_batch_and_the_l2_penalty_from_the_command_line(tmp_path, capsys):
+    argv = ["train", "--optimizer", "lbfgs", "--l2", "0.01", "--epochs", "200", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "lbfgs, full batch, 200 epochs" in out
+    assert "L2Penalty" in (tmp_path / "graph.svg").read_text()
+
+
+@pytest.mark.parametrize(
+    "model, names",
+    [
+        ("logreg", ["Linear", "Sigmoid", "BCE", "LogisticRegression: net input → sigmoid → NLL"]),
+        ("softmax", ["Linear", "SoftmaxCrossEntropy"]),
+        ("mlp", ["MLP layer 1: net input → relu", "MLP layer 2", "ReLU", "SoftmaxCrossEntropy"]),
+    ],
+)
+def test_draw_writes_the_diagram_of_an_untrained_model(model, names, tmp_path, capsys):
+    path = tmp_path / "graph.svg"
+    argv = ["draw", "--model", model, "--hidden", "5,4", "--activation", "relu", "--out", str(path)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == f"wrote {path}\n"
+    svg = path.read_text()
+    assert all(name in svg for name in names)
+
+
+def test_draw_png_with_the_penalty(tmp_path):
+    path = tmp_path / "d" / "logreg.png"
+    assert main(["draw", "--l2", "0.5", "--out", str(path)]) == 0
+    assert path.read_bytes().startswith(PNG)
+
+
+@pytest.mark.parametrize(
+    "argv, status, message",
+    [
+        ([], 2, "the following arguments are required: {train,draw}"),
+        (["train", "--model", "cnn"], 2, "invalid choice: 'cnn'"),
+        (["train", "--epochs", "0"], 2, "expected a whole number >= 1, got '0'"),
+        (["train", "--lr", "-1"], 2, "expected a number > 0, got '-1'"),
+        (["train", "--lr", "nan"], 2, "expected a finite number"),
+        (["train", "--hidden", "16,x"], 2, "expected widths like 16 or 16,16, got '16,x'"),
+        (["train", "--batch-size", "all"], 2, "expected a whole number >= 1, got 'all'"),
+        (["train", "--test-size", "1.5"], 2, "expected a fraction between 0 and 1"),
+        (["train", "--data", "mnist"], 1, "unknown dataset 'mnist'"),
+        (["train", "--data", "missing.csv", "--target", "y"], 1, "no such file: missing.csv"),
+        (["train", "--data", "{csv}"], 1, "name its label column with --target"),
+        (["train", "--data", "{csv}", "--target", "label"], 1, "no column 'label'; the columns are u, v, where"),
+        (["train", "--data", "iris", "--model", "logreg"], 1, "logreg is binary but iris has 3 classes"),
+        (["train", "--out", "{csv}"], 1, "ring.csv exists and is not a directory"),
+        (["train", "--lr", "1e6", "--l2", "1", "--batch-size", "full", "--epochs", "500"], 1, "try a smaller lr"),
+        (["draw", "--out", "graph.txt"], 1, "--out must end in .svg, .png, .pdf"),
+    ],
+)
+def test_user_mistakes_exit_non_zero_with_one_clear_line(argv, status, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    csv = str(two_feature_csv(tmp_path / "ring.csv"))
+    assert main([arg.replace("{csv}", csv) for arg in argv] + (["--no-progress"] if "--lr" in argv else [])) == status
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert message in captured.err
+
+
+def test_help_lists_the_commands(capsys):
+    assert main(["--help"]) == 0
+    assert "{train,draw}" in capsys.readouterr().out
+    assert main(["train", "--help"]) == 0
+    assert "(default ./out)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_without_graphviz_the_dot_text_is_written_instead(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no `dot` program anywhere
+    assert main(["draw", "--out", str(tmp_path / "graph.svg")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"wrote {tmp_path / 'graph.gv'}\n"
+    assert "apt-get install graphviz" in captured.err and captured.err.count("\n") == 1
+    assert (tmp_path / "graph.gv").read_text().startswith("digraph")

@@ -1,0 +1,260 @@
+"""The ``tinygraph`` command: ``tinygraph train`` fits a model to real data, ``tinygraph draw`` draws one.
+
+``tinygraph train`` with no options trains logistic regression on the breast cancer data in a few
+seconds and writes its pictures into ``./out``. Everything here goes through the public API
+(``tinygraph.data``, ``tinygraph.models``, ``tinygraph.plots``, ``tg.draw``); a user's mistake
+ends with one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import graphviz
+import numpy as np
+
+import tinygraph as tg
+from tinygraph import data
+from tinygraph.models import MLP, DivergedError, LogisticRegression, Model, SoftmaxRegression
+
+MODELS = ("logreg", "softmax", "mlp")
+OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
+ACTIVATIONS = ("sigmoid", "relu", "tanh")
+DIAGRAM_FORMATS = (".svg", ".png", ".pdf")
+DEFAULT_OUT = "out"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: what is wrong, and where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already printed
+        return int(done.code or 0)
+    try:
+        return args.run(args)
+    except (ValueError, OSError, ImportError, DivergedError) as error:
+        print(f"tinygraph {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+# ----------------------------------------------------------------------------- arguments
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tinygraph", description="Train and draw the models of tinygraph.")
+    parser.add_argument("--version", action="version", version=f"tinygraph {tg.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,draw}")
+    _train_arguments(commands.add_parser("train", help="train a model on a dataset and write its pictures"))
+    _draw_arguments(commands.add_parser("draw", help="write the diagram of a model's graph, untrained"))
+    return parser
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Train a model with a progress bar, print train and test accuracy and log-loss, and write "
+        "into --out the model's graph (graph.svg), the loss curve (loss.png), the decision boundary "
+        "for two-feature data (boundary.png) and the parameters (params.npz)."
+    )
+    p.add_argument("--model", choices=MODELS, help="default: logreg for two classes, softmax for more")
+    p.add_argument("--data", default="breast_cancer", help="breast_cancer (default), iris, digits or PATH.csv")
+    p.add_argument("--target", help="the label column of a CSV file")
+    p.add_argument("--epochs", type=_count, default=100, help="passes over the training data (default 100)")
+    p.add_argument("--lr", type=_rate, help="learning rate (default 0.1; 0.01 with adam)")
+    p.add_argument("--batch-size", type=_batch_size, default=32, help="examples per step, or 'full' (default 32)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default sgd")
+    p.add_argument("--hidden", type=_widths, default=(16,), help="MLP hidden layer widths, e.g. 16,16 (default 16)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="MLP activation (default sigmoid)")
+    p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 penalty strength λ (default 0)")
+    p.add_argument("--test-size", type=_fraction, default=0.25, help="held-out fraction (default 0.25)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights, the shuffling")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"directory for the pictures and parameters (default ./{DEFAULT_OUT})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=_train)
+
+
+def _draw_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = "Write the diagram of a model's graph (from a small random batch) without training."
+    p.add_argument("--model", choices=MODELS, default="logreg", help="default logreg")
+    p.add_argument("--features", type=_count, default=4, help="number of input features (default 4)")
+    p.add_argument("--classes", type=_count, default=3, help="classes of softmax and mlp (default 3)")
+    p.add_argument("--hidden", type=_widths, default=(8,), help="MLP hidden layer widths (default 8)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="MLP activation (default sigmoid)")
+    p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 penalty strength λ (default 0: no penalty node)")
+    p.add_argument("--out", help=f"FILE.svg, .png or .pdf (default ./{DEFAULT_OUT}/graph-MODEL.svg)")
+    p.set_defaults(run=_draw)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
+    return value
+
+
+def _batch_size(text: str) -> int | None:
+    return None if text == "full" else _count(text)
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(_count(part) for part in text.split(","))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected widths like 16 or 16,16, got {text!r}") from None
+
+
+# ----------------------------------------------------------------------------- train
+def _train(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    ds = data.load(args.data, args.target)
+    kind = _model_kind(args.model, ds)
+    X_train, X_test, y_train, y_test = data.train_test_split(ds.X, ds.y, test_size=args.test_size, seed=args.seed)
+    X_train, X_test = data.standardize(X_train, X_test)
+    model = _build(kind, ds.X.shape[1], ds.n_classes, args)
+    lr = args.lr if args.lr is not None else (0.01 if args.optimizer == "adam" else 0.1)
+    _describe(ds, model, len(y_train), len(y_test), args, lr)
+    history = model.fit(
+        X_train,
+        y_train,
+        epochs=args.epochs,
+        lr=lr,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        seed=args.seed,
+        progress=not args.no_progress,
+        validation=(X_test, y_test),
+    )
+    for split, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+        print(f"{split:<9}accuracy {model.score(X, y):.4f}   log-loss {model.log_loss(X, y):.4f}")
+    written = _write_results(out, model, history, ds, X_train, y_train)
+    print(f"{'wrote':<9}{'  '.join(str(path) for path in written)}")
+    return 0
+
+
+def _model_kind(requested: str | None, ds: data.Dataset) -> str:
+    if requested is None:
+        return "logreg" if ds.n_classes == 2 else "softmax"
+    if requested == "logreg" and ds.n_classes != 2:
+        raise ValueError(
+            f"logreg is binary but {ds.name} has {ds.n_classes} classes: use --model softmax or --model mlp"
+        )
+    return requested
+
+
+def _build(kind: str, n_features: int, n_classes: int, args: argparse.Namespace) -> Model:
+    seed = getattr(args, "seed", 0)
+    if kind == "logreg":
+        return LogisticRegression(n_features, l2=args.l2, seed=seed)
+    if kind == "softmax":
+        return SoftmaxRegression(n_features, n_classes, l2=args.l2, seed=seed)
+    outputs = 1 if n_classes == 2 else n_classes
+    return MLP((n_features, *args.hidden, outputs), activation=args.activation, l2=args.l2, seed=seed)
+
+
+def _describe(ds: data.Dataset, model: Model, n_train: int, n_test: int, args: argparse.Namespace, lr: float) -> None:
+    n, d = ds.X.shape
+    n_params = sum(p.size for p in model.parameters())
+    batch = "full batch" if args.batch_size is None else f"batch size {args.batch_size}"
+    steps = f"{args.optimizer}, lr {lr:g}, {batch}" if args.optimizer != "lbfgs" else "lbfgs, full batch"
+    print(f"{'data':<9}{ds.name}: {n} examples, {d} features, {ds.n_classes} classes")
+    print(f"{'split':<9}{n_train} train / {n_test} test (seed {args.seed}), standardized with the training statistics")
+    print(f"{'model':<9}{model!r}: {n_params} parameters")
+    print(f"{'training':<9}{steps}, {args.epochs} epochs", flush=True)
+
+
+def _write_results(
+    out: Path, model: Model, history: Any, ds: data.Dataset, X_train: np.ndarray, y_train: np.ndarray
+) -> list[Path]:
+    from tinygraph import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [model.save(out / "params.npz")]
+    plots.plot_history(history, out / "loss.png", title=f"{type(model).__name__} on {ds.name}")
+    written.append(out / "loss.png")
+    if X_train.shape[1] == 2:
+        names = (ds.feature_names[0], ds.feature_names[1])
+        plots.plot_decision_boundary(
+            model, X_train, y_train, out / "boundary.png", feature_names=names, class_names=ds.target_names
+        )
+        written.append(out / "boundary.png")
+    loss = model.loss(X_train, y_train)
+    written.append(_write_diagram(loss, out / "graph.svg"))
+    return written
+
+
+def _write_diagram(loss: Any, path: Path) -> Path:
+    """The diagram of ``loss``'s graph as ``path`` (its suffix picks the format); without Graphviz, the DOT text."""
+    loss.backward(retain_grads=True)
+    diagram = tg.draw(loss)
+    try:
+        path.write_bytes(diagram.pipe(format=path.suffix[1:]))
+    except graphviz.ExecutableNotFound:  # tg.draw's error for a missing dot says how to install it
+        source = path.with_suffix(".gv")
+        source.write_text(diagram.source, encoding="utf-8")
+        print(f"note: Graphviz's dot program was not found, so {source} holds the DOT text instead of {path}; "
+              "install it (apt-get install graphviz) to get the picture", file=sys.stderr)
+        return source
+    return path
+
+
+# ----------------------------------------------------------------------------- draw
+def _draw(args: argparse.Namespace) -> int:
+    path = Path(args.out or f"{DEFAULT_OUT}/graph-{args.model}.svg")
+    if path.suffix.lower() not in DIAGRAM_FORMATS:
+        raise ValueError(f"--out must end in {', '.join(DIAGRAM_FORMATS)}, got {str(path)!r}")
+    if args.model == "logreg":
+        args.classes = 2
+    elif args.model == "softmax" and args.classes < 2:
+        raise ValueError("softmax needs --classes of at least 2")
+    model = _build(args.model, args.features, args.classes, args)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, args.features))
+    y = np.arange(8) % args.classes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {_write_diagram(model.loss(X, y), path)}")
+    return 0
