@@ -91,7 +91,7 @@ def _draw_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="MLP activation (default sigmoid)")
     p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 penalty strength λ (default 0: no penalty node)")
     p.add_argument("--out", help=f"FILE.svg, .png or .pdf (default ./{DEFAULT_OUT}/graph-MODEL.svg)")
-    p.set_defaults(run=_draw)
+    p.set_defaults(run=_draw, seed=0)
 
 
 def _count(text: str) -> int:
@@ -187,13 +187,12 @@ def _model_kind(requested: str | None, ds: data.Dataset) -> str:
 
 
 def _build(kind: str, n_features: int, n_classes: int, args: argparse.Namespace) -> Model:
-    seed = getattr(args, "seed", 0)
     if kind == "logreg":
-        return LogisticRegression(n_features, l2=args.l2, seed=seed)
+        return LogisticRegression(n_features, l2=args.l2, seed=args.seed)
     if kind == "softmax":
-        return SoftmaxRegression(n_features, n_classes, l2=args.l2, seed=seed)
+        return SoftmaxRegression(n_features, n_classes, l2=args.l2, seed=args.seed)
     outputs = 1 if n_classes == 2 else n_classes
-    return MLP((n_features, *args.hidden, outputs), activation=args.activation, l2=args.l2, seed=seed)
+    return MLP((n_features, *args.hidden, outputs), activation=args.activation, l2=args.l2, seed=args.seed)
 
 
 def _describe(ds: data.Dataset, model: Model, n_train: int, n_test: int, args: argparse.Namespace, lr: float) -> None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import tinygraph as tg
 from tinygraph.models.penalty import L2Penalty
 from tinygraph.tensor import Tensor
+
+if TYPE_CHECKING:
+    from tinygraph.models.training import History
 
 FORMAT = "tinygraph-model-1"
 
@@ -42,7 +45,7 @@ class Model:
             raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
         self.l2 = float(l2)
         self.seed = seed
-        self.history: Any = None
+        self.history: History | None = None
 
     # ----------------------------------------------------------------- the recipe (subclasses)
     def _net_input(self, x: Tensor) -> Tensor:
@@ -82,7 +85,9 @@ class Model:
         return self._activation(self.net_input(X))
 
     def loss(self, X: Any, y: Any) -> Tensor:
-        """The training objective as a scalar tensor: the mean loss, plus (λ/2)‖W‖² when l2 > 0.
+        """The training objective as a scalar tensor: the mean loss L, plus R = (λ/2)‖W‖² when l2 > 0.
+
+        Its graph is the model's (draw it with ``tg.draw``); with a penalty the sum is named J = L + R.
 
         Parameters
         ----------
@@ -128,11 +133,39 @@ class Model:
         seed: int | None = None,
         progress: bool = True,
         validation: tuple[Any, Any] | None = None,
-    ) -> Any:
-        """Train the parameters on (X, y); see ``tinygraph.models.training.fit`` for every option.
+    ) -> History:
+        """Train the parameters on (X, y), one epoch after another, and return the ``History``.
 
-        ``batch_size=1`` is the lecture's per-example stochastic gradient descent, an int is
-        minibatch SGD, None (the default) is full-batch gradient descent. Returns the ``History``.
+        Parameters
+        ----------
+        X : array_like, shape (N, d)
+        y : array_like, shape (N,)
+            Labels: 0/1 for binary models, class indices in [0, K) otherwise.
+        epochs : int
+            Passes over the training data (for "lbfgs": the maximum number of iterations).
+        lr : float
+            Learning rate η (not used by "lbfgs").
+        batch_size : int or None
+            1: per-example SGD, as in the lecture; n: minibatches of n; None: full-batch gradient descent.
+        optimizer : {"sgd", "momentum", "adam", "lbfgs"}
+            Plain SGD, SGD with momentum 0.9, Adam, or scipy's L-BFGS-B on the full batch, which runs
+            until converged (or ``epochs`` iterations).
+        shuffle : bool
+            Visit the examples in a new random order every epoch (minibatches only).
+        seed : int or None
+            Seeds the shuffling (default: the model's seed): the same seed and initial parameters
+            give the same result bit for bit.
+        progress : bool
+            Show a progress bar over the epochs with the current loss.
+        validation : (X_val, y_val), optional
+            Data on which the loss and accuracy are also recorded after every epoch.
+
+        Raises
+        ------
+        ValueError
+            For bad data or options, before any training.
+        DivergedError
+            When the loss becomes NaN or inf; the parameters are those of the last finite loss.
         """
         from tinygraph.models import training
 

@@ -35,6 +35,11 @@ class LogisticRegression(Model):
     gradient is the lecture's: dL/dw = Xᵀ(a − y) / N + λw, dL/db = mean(a − y).
     ``predict`` thresholds the net input, ŷ = 1 if z > 0, with no sigmoid: σ(0) = 0.5.
 
+    Against scikit-learn (tests/models/test_logistic.py): on standardized breast cancer,
+    ``LogisticRegression(C=1)`` is this model with l2 = 1 / (C·N). ``fit(optimizer="lbfgs")`` reaches
+    its optimum to 1e-6 (relative objective) in about 50 iterations; plain full-batch gradient
+    descent (``batch_size=None``, lr = 1) gets within 1e-3 of it in 700 epochs.
+
     Examples
     --------
     >>> import numpy as np

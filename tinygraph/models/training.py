@@ -64,38 +64,7 @@ def fit(
     progress: bool,
     validation: tuple[Any, Any] | None,
 ) -> History:
-    """Train ``model`` on (X, y) and return the History.
-
-    Parameters
-    ----------
-    X : array_like, shape (N, d)
-    y : array_like, shape (N,)
-        Labels: 0/1 for binary models, class indices in [0, K) otherwise.
-    epochs : int
-        Passes over the training data (for "lbfgs": the maximum number of iterations).
-    lr : float
-        Learning rate η (not used by "lbfgs").
-    batch_size : int or None
-        1: per-example SGD, as in the lecture; n: minibatches of n; None: full-batch gradient descent.
-    optimizer : {"sgd", "momentum", "adam", "lbfgs"}
-        Plain SGD, SGD with momentum 0.9, Adam, or scipy's L-BFGS-B on the full batch, which runs
-        until converged (or ``epochs`` iterations).
-    shuffle : bool
-        Visit the examples in a new random order every epoch (minibatches only).
-    seed : int or None
-        Seeds the shuffling: the same seed (and initial parameters) gives the same result bit for bit.
-    progress : bool
-        Show a progress bar over the epochs with the current loss.
-    validation : (X_val, y_val), optional
-        Data on which the loss and accuracy are also recorded after every epoch.
-
-    Raises
-    ------
-    ValueError
-        For bad data or options, before any training.
-    DivergedError
-        When the loss becomes NaN or inf; the parameters are those of the last finite loss.
-    """
+    """Train ``model`` on (X, y) and return the History (the options are documented at ``Model.fit``)."""
     X, y = model._check_data(X, y)
     val = None if validation is None else model._check_data(*_pair(validation), what="validation ")
     epochs = check_count(epochs, "epochs")
@@ -128,7 +97,7 @@ def _make_optimizer(name: str, params: list[Tensor], lr: float) -> optim.Optimiz
 
 def _batches(n: int, batch_size: int | None, rng: np.random.Generator | None) -> Iterator[Any]:
     """Index sets of one epoch: everything at once, or consecutive slices of a (shuffled) order."""
-    if batch_size is None or batch_size >= n and rng is None:
+    if batch_size is None or (batch_size >= n and rng is None):
         yield slice(None)
         return
     order = rng.permutation(n) if rng is not None else np.arange(n)
