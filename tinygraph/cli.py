@@ -216,7 +216,7 @@ def _write_results(
     plots.plot_history(history, out / "loss.png", title=f"{type(model).__name__} on {ds.name}")
     written.append(out / "loss.png")
     if X_train.shape[1] == 2:
-        names = (ds.feature_names[0], ds.feature_names[1])
+        names = (f"{ds.feature_names[0]} (standardized)", f"{ds.feature_names[1]} (standardized)")
         plots.plot_decision_boundary(
             model, X_train, y_train, out / "boundary.png", feature_names=names, class_names=ds.target_names
         )

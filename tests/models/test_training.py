@@ -190,3 +190,13 @@ def test_the_progress_bar_shows_the_loss(capsys):
     LogisticRegression(3, seed=0).fit(X, y, epochs=3, lr=0.1, progress=True)
     err = capsys.readouterr().err
     assert "LogisticRegression" in err and "3/3" in err and "loss=" in err
+
+
+def test_lbfgs_at_an_optimum_already_records_one_entry():
+    X, y = problem()
+    model = LogisticRegression(3, l2=0.1, seed=0)
+    model.fit(X, y, epochs=500, optimizer="lbfgs", progress=False)
+    w = model.w.data
+    history = model.fit(X, y, epochs=500, optimizer="lbfgs", progress=False)
+    assert 1 <= len(history) <= 2 and history.loss[-1] == model.loss(X, y).item()
+    np.testing.assert_allclose(model.w.data, w, rtol=1e-8)

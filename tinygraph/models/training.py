@@ -205,6 +205,10 @@ def _lbfgs(
     if not np.isfinite(result.fun):
         raise DivergedError("the loss became non-finite (NaN or inf) during L-BFGS")
     _assign(params, result.x)
+    if len(history) == 0:  # already optimal at the start: no iteration ran
+        end_of_iteration(result.x)
+    bar.total = bar.n  # converged before the last allowed iteration: show the bar as complete
+    bar.refresh()
 
 
 def _assign(params: list[Tensor], theta: np.ndarray) -> None:
