@@ -137,7 +137,7 @@ class BCEWithLogits(_Loss):
 
     def backward(self, grad: ndarray) -> Grads:
         s = self._scale(grad)
-        a, _ = _array.sigmoid(self.z)
+        a = _array.sigmoid(self.z)
         gy = -s * self.z if self.needs_grad[1] else None
         return s * (a - self.y), gy
 
