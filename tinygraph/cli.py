@@ -148,6 +148,8 @@ def _widths(text: str) -> tuple[int, ...]:
 
 # ----------------------------------------------------------------------------- train
 def _train(args: argparse.Namespace) -> int:
+    import tinygraph.plots  # noqa: F401 (without matplotlib, fail now rather than after training)
+
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")

@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
+
+try:
+    from matplotlib.figure import Figure
+except ImportError:  # pragma: no cover - depends on the installation
+    raise ImportError('the plots need matplotlib: pip install "tinygraph[train]"') from None
 
 from tinygraph.models import History, Model
 
