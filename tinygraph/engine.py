@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from tinygraph import _array
+from tinygraph._array import ndarray
 
 if TYPE_CHECKING:
     from tinygraph.node import Node
@@ -122,50 +123,61 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
                 tensor.grad = total if tensor.grad is None else tensor.grad + total
         if node is None or g is None:
             continue
-        if node.shortcut:  # a gradient that is only shown is computed only if its tensor keeps it
+        shortcut = node.shortcut
+        if shortcut:  # a gradient that is only shown is computed only if its tensor keeps it
             node.needs_grad = tuple(
                 parent.requires_grad
-                and (index not in node.shortcut or parent.node is None or retain_grads or parent.retains_grad)
+                and (index not in shortcut or parent.node is None or retain_grads or parent.retains_grad)
                 for index, parent in enumerate(node.inputs)
             )
-        for index, parent, parent_grad in _input_grads(node, g):
-            target = shown if index in node.shortcut else pending
-            target[id(parent)] = _add(target.get(id(parent)), parent_grad)
+        for index, (parent, parent_grad) in enumerate(zip(node.inputs, _call_backward(node, g))):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            data = parent.data
+            if (
+                type(parent_grad) is not ndarray
+                or parent_grad.shape != data.shape
+                or parent_grad.dtype is not data.dtype
+            ):  # the slow path: convert, unbroadcast, cast
+                parent_grad = _conform(node, index, parent_grad, data)
+            if mode.detect_anomaly and not _array.all_finite(parent_grad):
+                raise FloatingPointError(
+                    f"{type(node).__name__}.backward produced {_array.first_non_finite(parent_grad)} in the "
+                    f"gradient for input {index}"
+                )
+            target = shown if shortcut and index in shortcut else pending
+            key = id(parent)
+            target[key] = _add(target.get(key), parent_grad)
 
 
-def _input_grads(node: Node, g: _array.ndarray) -> Iterator[tuple[int, Tensor, _array.ndarray]]:
-    """Call ``node.backward`` and check, unbroadcast and cast what it returns, input by input."""
-    if mode.detect_anomaly:  # report the node by name below rather than as a NumPy warning
+def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:
+    """``node.backward(g)`` as a tuple, checked to hold one gradient per input."""
+    if mode.detect_anomaly:  # report the node by name rather than as a NumPy warning
         with _array.xp.errstate(all="ignore"):
             grads = node.backward(g)
     else:
         grads = node.backward(g)
     if not isinstance(grads, tuple):
         grads = (grads,)
-    name = type(node).__name__
     if len(grads) != len(node.inputs):
         raise TypeError(
-            f"{name}.backward returned {len(grads)} gradient(s) but the node has "
+            f"{type(node).__name__}.backward returned {len(grads)} gradient(s) but the node has "
             f"{len(node.inputs)} input(s): return one per input, None where none is needed"
         )
-    for index, (parent, parent_grad) in enumerate(zip(node.inputs, grads)):
-        if parent_grad is None or not parent.requires_grad:
-            continue
-        parent_grad = _array.as_array(parent_grad)
-        if parent_grad.shape != parent.shape:
-            if not _array.broadcasts_to(parent.shape, parent_grad.shape):
-                raise ValueError(
-                    f"{name}.backward: gradient for input {index} has shape {parent_grad.shape} "
-                    f"but the input has shape {parent.shape}"
-                )
-            parent_grad = _array.unbroadcast(parent_grad, parent.shape)
-        if parent_grad.dtype != parent.dtype:
-            parent_grad = parent_grad.astype(parent.dtype)
-        if mode.detect_anomaly and not _array.all_finite(parent_grad):
-            raise FloatingPointError(
-                f"{name}.backward produced {_array.first_non_finite(parent_grad)} in the gradient for input {index}"
+    return grads
+
+
+def _conform(node: Node, index: int, grad: object, data: ndarray) -> ndarray:
+    """The gradient for input ``index`` as an array of its shape (summed over broadcast axes) and dtype."""
+    grad = _array.as_array(grad)
+    if grad.shape != data.shape:
+        if not _array.broadcasts_to(data.shape, grad.shape):
+            raise ValueError(
+                f"{type(node).__name__}.backward: gradient for input {index} has shape {grad.shape} "
+                f"but the input has shape {data.shape}"
             )
-        yield index, parent, parent_grad
+        grad = _array.unbroadcast(grad, data.shape)
+    return grad if grad.dtype == data.dtype else grad.astype(data.dtype)
 
 
 def _add(a: _array.ndarray | None, b: _array.ndarray | None) -> _array.ndarray | None:

@@ -69,36 +69,38 @@ class Node:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_output)")
 
     def __call__(self, *inputs: Any) -> Tensor:
-        name = type(self).__name__
+        # The hot path of every forward pass: lists rather than generators, names only for errors.
         if "inputs" in self.__dict__:
+            name = type(self).__name__
             raise RuntimeError(
                 f"this {name} instance was already called: a node records one call of the "
                 f"graph, so create a new one for each call, e.g. {name}()(x)"
             )
-        tensors = tuple(as_tensor(x) for x in inputs)
+        tensors = tuple([as_tensor(x) for x in inputs])
         self.inputs = tensors
-        self.needs_grad = tuple(t.requires_grad for t in tensors)
+        self.needs_grad = tuple([t.requires_grad for t in tensors])
         if mode.scope is not None:
             self.scope = mode.scope
         if mode.detect_anomaly:
             with _array.xp.errstate(all="ignore"):
-                out = self._forward(name, tensors)
+                out = self._forward(tensors)
             if _array.is_float(out) and not _array.all_finite(out):
+                name = type(self).__name__
                 raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
         else:
-            out = self._forward(name, tensors)
-        requires_grad = mode.grad_enabled and any(self.needs_grad)
-        return Tensor._from_node(out, self, requires_grad)
+            out = self._forward(tensors)
+        return Tensor._from_node(out, self, mode.grad_enabled and any(self.needs_grad))
 
-    def _forward(self, name: str, tensors: tuple[Tensor, ...]) -> _array.ndarray:
+    def _forward(self, tensors: tuple[Tensor, ...]) -> _array.ndarray:
         try:
-            out = self.forward(*(t.data for t in tensors))
+            out = self.forward(*[t.data for t in tensors])
         except ValueError as error:
+            name = type(self).__name__
             if str(error).startswith(name):
                 raise
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
-        return _array.as_array(out)
+        return out if type(out) is _array.ndarray else _array.as_array(out)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
