@@ -105,11 +105,12 @@ class BCE(_Loss):
             gp = s * ((1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny))
             gy = -s * (_array.safe_log(p) - _array.safe_log(1 - p)) if self.needs_grad[1] else None
             return gp, gy
-        a, one_minus_a = self.inputs[0].node.a, self.inputs[0].node.one_minus_a
+        sigmoid = self.inputs[0].node
+        a = sigmoid.a
         ga = None
         if self.needs_grad[0]:  # dL/da is only shown, so the engine asks for it only when a keeps its grad
             with xp.errstate(all="ignore"):  # not propagated: it may overflow to inf
-                ga = s * (xp.where(y == 1, 0, (1 - y) / one_minus_a) - xp.where(y == 0, 0, y / a))
+                ga = s * (xp.where(y == 1, 0, (1 - y) / sigmoid.one_minus_a) - xp.where(y == 0, 0, y / a))
         gy = -s * self.z if self.needs_grad[1] else None
         return ga, gy, s * (a - y)
 
