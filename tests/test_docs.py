@@ -112,6 +112,39 @@ def test_every_image_is_a_generated_figure():
         assert path in generated, f"{path.relative_to(DOCS)} is made by nothing: delete it or add it to FIGURES"
 
 
+def test_figure_check_catches_changed_data_and_files_edited_by_hand(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def plot(y):
+        fig = Figure()
+        fig.subplots().plot([0.0, 1.0, 2.0], y, label="curve")
+        return fig
+
+    assert make_figures.content(plot([1.0, 2.0, 3.0])) == make_figures.content(plot([1.0, 2.0, 3.0]))
+    assert make_figures.content(plot([1.0, 2.0, 3.0])) != make_figures.content(plot([1.0, 2.0, 3.5]))
+
+    page = tmp_path / "page.md"
+    page.write_text("```python\nx = 1\n```\n", encoding="utf-8")
+    monkeypatch.setattr(make_figures, "DOCS", tmp_path)
+    monkeypatch.setattr(make_figures, "IMAGES", tmp_path)
+    figure = make_figures.Figure("curve", "page.md", "fig")
+    namespace = {"fig": plot([1.0, 2.0, 3.0])}
+    assert make_figures.problems(figure, namespace, {}) == ["curve: not in figures.json"]
+    make_figures.render(namespace["fig"], figure.path)
+    manifest = {"curve": {**make_figures.fingerprint(figure, namespace), "svg": make_figures.file_hash(figure.path)}}
+    assert make_figures.problems(figure, namespace, manifest) == []
+    assert make_figures.problems(figure, {"fig": plot([1.0, 2.0, 3.5])}, manifest) == [
+        "curve: what it shows changed since the figure was made"
+    ]
+    page.write_text("```python\nx = 2\n```\n", encoding="utf-8")
+    assert make_figures.problems(figure, namespace, manifest) == ["curve: the code that draws it changed since the figure was made"]
+    page.write_text("```python\nx = 1\n```\n", encoding="utf-8")
+    figure.path.write_text(figure.path.read_text() + "<!-- edited -->")
+    assert make_figures.problems(figure, namespace, manifest) == ["curve: curve.svg is not the file this script wrote"]
+    figure.path.unlink()
+    assert make_figures.problems(figure, namespace, manifest) == ["curve: curve.svg is missing"]
+
+
 def test_figure_content_ignores_object_ids():
     a = 'digraph { t140275168690624 -> n140275309705040 ; t140275168690624 [label="x"] }'
     b = 'digraph { t139999999999999 -> n139888888888888 ; t139999999999999 [label="x"] }'
