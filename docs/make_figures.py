@@ -54,7 +54,18 @@ class Figure:
         return IMAGES / f"{self.name}.svg"
 
 
-FIGURES: list[Figure] = []
+FIGURES = [
+    Figure("quickstart-graph", "getting-started.md", "diagram"),
+    Figure("logreg-forward", "tutorials/logistic-regression-graph.md", "forward_diagram"),
+    Figure("logreg-graph", "tutorials/logistic-regression-graph.md", "diagram"),
+    Figure("sigmoid", "tutorials/sigmoid.md", "fig"),
+    Figure("nll", "tutorials/loss.md", "fig"),
+    Figure("training-curves", "tutorials/training.md", "fig"),
+    Figure("softmax-graph", "tutorials/logits-and-cross-entropy.md", "diagram"),
+    Figure("custom-node-graph", "tutorials/custom-node.md", "diagram"),
+    Figure("mlp-boundary", "tutorials/mlp.md", "fig"),
+    Figure("mlp-graph", "tutorials/mlp.md", "diagram"),
+]
 
 
 # ----------------------------------------------------------------------------- what a figure shows
