@@ -7,7 +7,9 @@ The rules for code blocks are in ``docs/doccode.py``; how figures are checked is
 
 from __future__ import annotations
 
+import doctest
 import functools
+import importlib
 import os
 import re
 import subprocess
@@ -92,6 +94,30 @@ def test_console_blocks_run_only_tinygraph(tmp_path, monkeypatch):
     assert found[0].expected == "tinygraph 0.1.0\n"
     with pytest.raises(doccode.DocCodeError, match="only tinygraph commands"):
         doccode.run_page(_page(tmp_path, "```console\n$ ls\n```\n"))
+
+
+def _module_of(identifier: str) -> str:
+    """The module that defines ``identifier`` (a module, or an object inside one)."""
+    try:
+        return importlib.import_module(identifier).__name__
+    except ModuleNotFoundError:
+        parent, name = identifier.rsplit(".", 1)
+        module = _module_of(parent)
+        return getattr(getattr(importlib.import_module(module), name), "__module__", None) or module
+
+
+def _api_modules() -> list[str]:
+    identifiers = set()
+    for page in (DOCS / "api").glob("*.md"):
+        identifiers.update(re.findall(r"^::: ([\w.]+)", page.read_text(encoding="utf-8"), re.M))
+    return sorted({_module_of(identifier) for identifier in identifiers})
+
+
+@pytest.mark.parametrize("module", _api_modules())
+def test_api_reference_examples_print_what_they_show(module):
+    """The API reference shows the docstrings' >>> examples: run them as doctests."""
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {module} failed (report above)"
 
 
 # ----------------------------------------------------------------------------- figures
