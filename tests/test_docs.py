@@ -178,6 +178,7 @@ def test_figure_content_ignores_object_ids():
 
 
 # ----------------------------------------------------------------------------- the site
+@pytest.mark.docs_build
 def test_site_builds_strictly_and_offline(tmp_path):
     """`mkdocs build --strict`: a broken link, a missing page or an unresolved API reference fails."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
