@@ -78,7 +78,7 @@ def render(diagram: graphviz.Digraph, path: Path) -> Drawing:
             numbers = [float(n) for n in re.findall(r"-?[\d.]+", group.find(SVG + "path").get("d"))]
             xs, ys = numbers[0::2], numbers[1::2]
             clusters[group.find(SVG + "text").text] = (min(xs), min(ys), max(xs), max(ys))
-    text = " ".join(t.text or "" for t in root.iter(SVG + "text"))
+    text = " ".join(" ".join(t.text or "" for t in root.iter(SVG + "text")).split())  # runs of spaces as one
     return Drawing(nodes, list(names.values()), edges, text, clusters)
 
 
@@ -208,7 +208,7 @@ def test_highlight_draws_the_path_from_w_to_the_loss_in_red_and_prints_the_chain
     assert d.shape("b").get("stroke") == TENSOR_STYLES["parameter"]["color"]
     assert "∂L/∂w = ∂L/∂a · ∂a/∂z · ∂z/∂w" in d.text
     assert "= [(a − y) / (a(1 − a)) / N] · a(1 − a) · x" in d.text
-    assert "= [(a − y) / N] · x" in d.text  # the lecture's (a − y) x, averaged over the batch
+    assert "= [(a − y) / N] · x (shortcut: ∂L/∂a · ∂a/∂z = (a − y) / N)" in d.text  # (a − y) x, averaged
     assert LEGEND["highlight"] in d.text
 
 

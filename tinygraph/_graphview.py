@@ -205,10 +205,8 @@ def chain_rule(graph: Graph, start: Tensor, names: dict[int, str]) -> list[str]:
         lines.append("= " + " · ".join(_factor(f) for f in factors))
         cancelled, merged = _cancel(steps, factors)
         if merged:
-            pairs = ", ".join(f"{symbols[k]} · {symbols[k + 1]}" for k in merged)
-            lines.append(
-                "= " + " · ".join(_factor(f) for f in cancelled) + f"   ({pairs} simplified: a shortcut)"
-            )
+            why = "; ".join(f"{symbols[k]} · {symbols[k + 1]} = {derivative}" for k, derivative in merged)
+            lines.append("= " + " · ".join(_factor(f) for f in cancelled) + f"   (shortcut: {why})")
     paths = _count_paths(graph, start)
     if paths > 1:
         where = " in the drawn part" if graph.left_out else ""
@@ -271,20 +269,25 @@ def _count_paths(graph: Graph, start: Tensor) -> int:
     return ways.get(id(graph.root), 0)
 
 
-def _cancel(steps: list[tuple[Tensor, Node, int]], factors: list[str]) -> tuple[list[str], list[int]]:
+def _cancel(
+    steps: list[tuple[Tensor, Node, int]], factors: list[str]
+) -> tuple[list[str], list[tuple[int, str]]]:
     """Replace two factors by a node's shortcut derivative where it sends their product straight back.
 
     BCE after a sigmoid: ∂L/∂a · ∂a/∂z = (a − y)/(a(1 − a)) · a(1 − a) becomes (a − y), the
-    derivative BCE gives its hidden input z. Returns the factors, and where pairs were merged.
+    derivative BCE gives its hidden input z. Returns the factors, and the merged pairs as (the
+    position of their first step, the derivative replacing them).
     """
-    out, merged, k = [], [], 0
+    out: list[str] = []
+    merged: list[tuple[int, str]] = []
+    k = 0
     while k < len(steps):
         _, node, index = steps[k]
         j = _shortcut_target(node, index, steps[k + 1][0]) if k + 1 < len(steps) else None
         derivative = local_derivative(node, j) if j is not None else None
         if derivative:
             out.append(derivative)
-            merged.append(k)
+            merged.append((k, derivative))
             k += 2
         else:
             out.append(factors[k])
