@@ -132,6 +132,13 @@ def draw(
     numbered when repeated (z₁, z₂); unnamed leaves are ``x`` (data), ``y`` (a loss's target),
     ``θ`` (parameters), or their value when they hold one number.
 
+    The operations of a ``tg.name_scope`` are drawn in a cluster labelled with the scope, with
+    the tensors they produce and the parameters only they use; data stays outside. A dashed edge
+    is a shortcut: BCE fed a sigmoid's output sends ∂L/∂z = (a − y)/N straight to z, while the
+    edge through a still shows ∂L/∂a. A leaf used by operations far apart in the graph (a weight
+    shared by the steps of an unrolled network) is drawn again beside each use, so that no edge
+    stretches across the whole drawing.
+
     Examples
     --------
     >>> import numpy as np
