@@ -44,11 +44,13 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
-    """True if an array of ``shape`` broadcasts to ``target`` without changing ``target``."""
-    try:
-        return np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        return False
+    """True if an array of ``shape`` broadcasts to ``target`` without changing ``target``.
+
+    NumPy's rule, aligning the shapes on the right: each axis of ``shape`` is 1 or equal to that of
+    ``target``, and ``shape`` has no more axes (plain Python: np.broadcast_shapes costs a microsecond).
+    """
+    pairs = zip(reversed(shape), reversed(target))
+    return len(shape) <= len(target) and all(n == 1 or n == m for n, m in pairs)
 
 
 def all_finite(array: np.ndarray) -> bool:

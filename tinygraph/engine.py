@@ -90,18 +90,21 @@ def topological_order(root: Tensor) -> list[Tensor]:
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         tensor, expanded = stack.pop()
-        if expanded:
+        if expanded:  # its inputs are all in order already
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
+        visited.add(key)
         node = tensor.node
-        if node is not None:
-            for parent in node.inputs:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+        if node is None:  # a leaf has no inputs to wait for
+            order.append(tensor)
+            continue
+        stack.append((tensor, True))
+        for parent in node.inputs:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
     return order
 
 

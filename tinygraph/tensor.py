@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tinygraph import _array
+from tinygraph import _array, engine
 
 if TYPE_CHECKING:
     from tinygraph.node import Node
@@ -139,8 +139,6 @@ class Tensor:
         retain_grads : bool
             Keep ``.grad`` on every intermediate tensor too (dL/da, dL/dz of the lecture).
         """
-        from tinygraph import engine
-
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad: no input of its graph "
