@@ -25,10 +25,14 @@ class _Loss(Node):
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
-        per_example = " / N" if reduction == "mean" else ""
-        self.local_derivatives = tuple(d and d + per_example for d in self.per_example_derivatives)
 
     per_example_derivatives: tuple[str | None, ...] = ()
+
+    @property
+    def local_derivatives(self) -> tuple[str | None, ...]:  # type: ignore[override]
+        """Those of one example, over N for "mean" (worked out when a diagram asks, not per call)."""
+        per_example = " / N" if self.reduction == "mean" else ""
+        return tuple(d and d + per_example for d in self.per_example_derivatives)
 
     def _reduce(self, losses: ndarray) -> ndarray:
         self.count = losses.size
@@ -48,11 +52,16 @@ class _Loss(Node):
             )
 
     def _check_range(self, values: ndarray, what: str, low: float = 0.0, high: float = 1.0) -> None:
-        outside = ~((values >= low) & (values <= high))  # NaN counts as outside
+        if values.size == 0 or (values.min() >= low and values.max() <= high):  # NaN fails both
+            return
+        outside = ~((values >= low) & (values <= high))
         if outside.any():
             raise ValueError(
                 f"{type(self).__name__}: {what} must lie in [{low:g}, {high:g}]; found {values[outside].flat[0].item()!r}"
             )
+
+
+_TO_Z = frozenset({0})  # BCE's shortcut: dL/da is shown, the product (a − y)/N goes to z
 
 
 class BCE(_Loss):
@@ -84,7 +93,7 @@ class BCE(_Loss):
     def __call__(self, p: Any, y: Any) -> Tensor:  # type: ignore[override]
         p = as_tensor(p)
         if isinstance(p.node, Sigmoid):  # the lecture's graph: also take the net input z
-            self.shortcut = frozenset({0})
+            self.shortcut = _TO_Z
             return super().__call__(p, y, p.node.inputs[0])
         return super().__call__(p, y)
 
