@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygraph._array import xp
 from tinygraph.tensor import Tensor
 
 
@@ -139,7 +140,7 @@ class Adam(Optimizer):
         v = state["v"] = self.beta2 * state.get("v", 0.0) + (1 - self.beta2) * g * g
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
-        return w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return w - self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
 
 def _is_number(value: object) -> bool:
