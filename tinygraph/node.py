@@ -69,8 +69,9 @@ class Node:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_output)")
 
     def __call__(self, *inputs: Any) -> Tensor:
-        # The hot path of every forward pass: lists rather than generators, names only for errors.
-        if "inputs" in self.__dict__:
+        # The hot path of every forward pass: lists rather than generators, names only for errors,
+        # and hasattr rather than self.__dict__, which would give every node a dict of its own.
+        if hasattr(self, "inputs"):
             name = type(self).__name__
             raise RuntimeError(
                 f"this {name} instance was already called: a node records one call of the "
