@@ -66,12 +66,20 @@ def first_non_finite(array: np.ndarray) -> str:
 def sigmoid(z: np.ndarray, complement: bool = False) -> np.ndarray:
     """σ(z), or 1 − σ(z) = σ(−z) when ``complement``: exact for any finite z (no overflow, no cancellation).
 
-    With e = e^(−|z|): σ(z) = 1 / (1 + e) for z ≥ 0 and e / (1 + e) for z < 0, so the numerator is
-    max(e, [z ≥ 0]) (e ≤ 1), and that of σ(−z) is max(e, [z ≤ 0]). Picking it with a maximum
-    rather than np.where avoids a branch per element: several times faster on mixed signs.
+    The textbook 1 / (1 + e^(−z)) is exact (to 2 ulp) wherever e^(−z) is finite. Where it overflows
+    (z < −709 in float64), σ(z) is below the smallest normal number and would round to 0, so the
+    whole array is then computed from e = e^(−|z|) ≤ 1, which never overflows: σ(z) = 1 / (1 + e) for
+    z ≥ 0 and e / (1 + e) for z < 0, the numerator picked as max(e, [z ≥ 0]) without a branch.
+    The common case thus costs four passes, like the naive formula.
     """
-    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    return np.maximum(e, z <= 0 if complement else z >= 0) / (1.0 + e)
+    if not is_float(z):
+        z = z.astype(np.float64)
+    try:
+        with np.errstate(over="raise"):
+            return 1.0 / (1.0 + np.exp(z if complement else -z))
+    except FloatingPointError:
+        e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+        return np.maximum(e, z <= 0 if complement else z >= 0) / (1.0 + e)
 
 
 def logistic_loss(z: np.ndarray, y: np.ndarray) -> np.ndarray:

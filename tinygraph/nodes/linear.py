@@ -33,8 +33,7 @@ class Linear(Node):
     def forward(self, x: ndarray, w: ndarray, b: ndarray | None = None) -> ndarray:
         _check_shapes(x, w, b)
         self.x, self.w = x, w
-        z = x @ w
-        return z if b is None else z + b
+        return x @ w if b is None else x @ w + b  # in one expression, NumPy adds b in place
 
     def backward(self, grad: ndarray) -> Grads:
         x, w = self.x, self.w
