@@ -150,7 +150,8 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
                 )
             target = shown if shortcut and index in shortcut else pending
             key = id(parent)
-            target[key] = _add(target.get(key), parent_grad)
+            earlier = target.get(key)  # from another consumer of the same tensor: gradients add up
+            target[key] = parent_grad if earlier is None else earlier + parent_grad
 
 
 def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:
