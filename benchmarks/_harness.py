@@ -13,6 +13,7 @@ import gc
 import importlib
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -159,24 +160,34 @@ def use_clock(name: str) -> None:
     clock = CLOCKS[name]
 @dataclasses.dataclass
 class Timing:
-    """The median seconds per call of one candidate, or the error that stopped it."""
+    """The median seconds per call of one candidate, or the error that stopped it.
+
+    ``samples`` holds the time of each round, in round order, for ratios taken round by round.
+    """
 
     seconds: float | None
     error: str | None = None
+    samples: tuple[float, ...] = ()
 
 
 def time_interleaved(
-    candidates: dict[str, Callable[[], object]], repeats: int, min_time: float = 0.02, warmup: bool = True
+    candidates: dict[str, Callable[[], object]],
+    repeats: int,
+    min_time: float = 0.02,
+    warmup: bool = True,
+    seed: int = 0,
 ) -> dict[str, Timing]:
     """Median seconds per call of each candidate, the candidates timed in turns.
 
-    Every candidate runs twice untimed (a warm-up, and a call that sets how many calls one timing
-    makes: enough to last ``min_time``; neither when ``warmup`` is false and ``min_time`` is 0,
-    for steps that take seconds), then ``repeats`` rounds each time every candidate,
-    starting each round with a different candidate, so that the drift of a noisy machine falls on
-    all of them alike. Garbage is collected before each timing, and the collector stays on while
-    timing, as in a user's program. A candidate that raises is timed no further and reports the
-    error's type.
+    ``repeats`` rounds each time every candidate once, in an order shuffled anew each round, so
+    that the drift of a noisy machine, and whatever one library leaves behind for the next (the
+    allocator's free memory, the caches), fall on all of them alike; ``case_rows`` then takes
+    ratios round by round. With ``warmup``, each timing
+    follows one untimed call of the same candidate: it measures a step in that library's own
+    steady state, as in a training loop. A timing makes enough calls to last ``min_time``, counted
+    from one call before the rounds. Garbage is collected before each timing, and the collector
+    stays on while timing, as in a user's program. A candidate that raises is timed no further and
+    reports the error's type.
 
     Parameters
     ----------
@@ -186,21 +197,26 @@ def time_interleaved(
         Timed rounds.
     min_time : float
         Seconds a timing should last at least: short steps are called several times in a row.
+    warmup : bool
+        Call each candidate once, untimed, before each of its timings (off for steps of seconds).
+    seed : int
+        Seeds the shuffling of the turns.
     """
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     errors: dict[str, str] = {}
-    calls: dict[str, int] = {}
-    for name, step in candidates.items():
-        calls[name] = 1
-        if warmup:
-            errors.update(_run_guarded(name, step))
-        if min_time > 0 and name not in errors:
+    calls = dict.fromkeys(candidates, 1)
+    if min_time > 0:
+        for name, step in candidates.items():
             start = clock()
             errors.update(_run_guarded(name, step))
             calls[name] = max(1, round(min_time / max(clock() - start, 1e-9)))
-    names = list(candidates)
-    for round_ in range(repeats):
-        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+    turns = random.Random(seed)
+    for _ in range(repeats):
+        order = list(candidates)
+        turns.shuffle(order)
+        for name in order:
+            if warmup and name not in errors:
+                errors.update(_run_guarded(name, candidates[name]))
             if name in errors:
                 continue
             gc.collect()
@@ -214,7 +230,9 @@ def time_interleaved(
                 continue
             samples[name].append((clock() - start) / number)
     return {
-        name: Timing(None, errors[name]) if name in errors else Timing(statistics.median(samples[name]))
+        name: Timing(None, errors[name])
+        if name in errors
+        else Timing(statistics.median(samples[name]), samples=tuple(samples[name]))
         for name in candidates
     }
 
@@ -308,7 +326,7 @@ def case_rows(
         rows.append(Row(benchmark, case, name, value, unit, note=note))
     for name, reason in (skipped or {}).items():
         rows.append(Row(benchmark, case, name, None, unit, note=f"skipped: {reason}"))
-    add_ratios(rows)
+    add_ratios(rows, {name: _per_unit(timing, scale, name) for name, timing in timings.items()})
     if target is not None:
         for row in rows:
             if row.library == target_library:
@@ -316,16 +334,33 @@ def case_rows(
     return rows
 
 
-def add_ratios(rows: Sequence[Row]) -> None:
-    """Fill ``vs_numpy`` and ``vs_torch`` of rows of one case from the NumPy and PyTorch rows."""
+def add_ratios(rows: Sequence[Row], samples: dict[str, tuple[float, ...]] | None = None) -> None:
+    """Fill ``vs_numpy`` and ``vs_torch`` of rows of one case from the NumPy and PyTorch rows.
+
+    With ``samples`` (per library, one value per round, in ``unit``), a ratio is the median of the
+    ratios of the rounds: two libraries timed in the same round share the machine's state then,
+    so their ratio drifts less than their times. Otherwise it is the ratio of the medians.
+    """
+    samples = samples or {}
     reference = {row.library: row.value for row in rows if row.value}
     for row in rows:
         if row.value is None:
             continue
-        if "numpy" in reference:
-            row.vs_numpy = row.value / reference["numpy"]
-        if "torch" in reference:
-            row.vs_torch = row.value / reference["torch"]
+        ratios = {}
+        for other in ("numpy", "torch"):
+            if other not in reference:
+                continue
+            mine, theirs = samples.get(row.library, ()), samples.get(other, ())
+            if mine and len(mine) == len(theirs):
+                ratios[other] = statistics.median(a / b for a, b in zip(mine, theirs))
+            else:
+                ratios[other] = row.value / reference[other]
+        row.vs_numpy, row.vs_torch = ratios.get("numpy"), ratios.get("torch")
+
+
+def _per_unit(timing: Timing, scale: float | dict[str, float], name: str) -> tuple[float, ...]:
+    factor = scale[name] if isinstance(scale, dict) else scale
+    return tuple(seconds * factor for seconds in timing.samples)
 
 
 # ----------------------------------------------------------------------------- the machine
