@@ -1,7 +1,7 @@
 """Benchmark 6, peak_memory: peak resident memory of the logistic-regression step, per library.
 
 Each library runs three steps of benchmark 1 (logreg_step) at 100,000 × 100 in a process of its
-own, which reports its peak resident set size (``ru_maxrss``) and its resident size before the
+own, which reports its peak resident set size (VmHWM on Linux) and its resident size before the
 first step (the interpreter, the library's imports and the data, 80 MB of it X). The whole
 process is compared, as a user's program would be: a library that imports a large runtime pays
 for it here.
@@ -89,8 +89,20 @@ def _resident_mb() -> float:
 
 
 def _peak_mb() -> float:
+    """The peak resident set size of this process.
+
+    On Linux, VmHWM from /proc: ``ru_maxrss`` would also count the parent's memory, because a
+    forked child starts as a copy of the parent and Linux keeps that copy's peak across exec.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
 
 
 def child(library: str, n: int, d: int, threads: int) -> dict:
