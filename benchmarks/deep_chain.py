@@ -8,6 +8,7 @@ one that does O(n) work per node shows a time per node growing with the depth.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ QUICK_DEPTHS = (1_000, 10_000)
 REFERENCE_DEPTH = 10_000
 MAX_SECONDS = 60.0  # a library whose run would take longer (from its time at the last depth) is skipped
 TARGET = "no error, and ≤ 1.5× its µs/node at 10,000"
+WITHOUT_GC = "tinygraph, collector off"  # informational: the engine alone, without CPython's cyclic GC
 
 Step = Callable[[], object]
 
@@ -54,6 +56,26 @@ def tinygraph_step(tg: Any, depth: int) -> Step:
         return None  # the graph is freed when the step returns, inside the timing
 
     return step
+
+
+def tinygraph_without_gc_step(tg: Any, depth: int) -> Step:
+    """The same chain with Python's cyclic garbage collector paused (``gc.disable()``) meanwhile.
+
+    A graph of n nodes holds about 3n container objects, so building a deep one sets off full
+    collections that traverse all of them; this row shows what the engine itself costs.
+    """
+    step = tinygraph_step(tg, depth)
+
+    def paused() -> object:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return step()
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return paused
 
 
 def torch_step(torch: Any, depth: int) -> Step:
@@ -129,14 +151,16 @@ def run(config: h.Config) -> list[h.Row]:
     reference: float | None = None
     for depth in QUICK_DEPTHS if config.quick else DEPTHS:
         builders, too_slow = {}, {}
-        for library, build in BUILDERS.items():
+        for library, build in [*BUILDERS.items(), (WITHOUT_GC, None)]:
             seconds = per_node.get(library, 0.0) * 1e-6 * depth
             if seconds > MAX_SECONDS:
                 too_slow[library] = f"would take about {seconds:.0f} s per run"
-            else:
+            elif build is not None:
                 builders[library] = build
         steps, skipped = h.build_steps(builders, config, depth)
-        repeats = config.repeats if depth <= 100_000 else min(config.repeats, 3)
+        if "tinygraph" in steps and WITHOUT_GC not in too_slow:
+            steps[WITHOUT_GC] = tinygraph_without_gc_step(h.load("tinygraph", config), depth)
+        repeats = config.repeats if depth <= 100_000 else min(config.repeats, 2)
         timings = h.time_interleaved(steps, repeats, min_time=0.02 if depth <= 10_000 else 0.0,
                                      warmup=depth <= 100_000)
         case = h.case_rows(NAME, f"{depth:,} nodes", timings, "µs/node", 1e6 / depth, {**skipped, **too_slow})
