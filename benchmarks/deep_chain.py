@@ -3,7 +3,10 @@
 h = relu(relu(... relu(x))) on a one-element array (a scalar for micrograd), then backward:
 the time per node covers recording the chain, the backward pass and freeing the graph. A
 framework that sorts or frees the graph recursively fails here (RecursionError, or a crash);
-one that does O(n) work per node shows a time per node growing with the depth.
+one that does O(n) work per node shows a time per node growing with the depth. Python's
+cyclic garbage collector makes a full collection each time the long-lived objects have grown
+by a quarter: a timing lasts at least half a second so that it holds its share of them, and a
+second tinygraph row pauses the collector to show the engine's own cost.
 """
 
 from __future__ import annotations
@@ -161,8 +164,11 @@ def run(config: h.Config) -> list[h.Row]:
         if "tinygraph" in steps and WITHOUT_GC not in too_slow:
             steps[WITHOUT_GC] = tinygraph_without_gc_step(h.load("tinygraph", config), depth)
         repeats = config.repeats if depth <= 100_000 else min(config.repeats, 2)
-        timings = h.time_interleaved(steps, repeats, min_time=0.02 if depth <= 10_000 else 0.0,
-                                     warmup=depth <= 100_000)
+        # A timing lasts at least half a second, so that it holds its share of the garbage
+        # collector's full collections, which come every few chains at small depths (deeper
+        # chains take that long, and set off several, on their own).
+        min_time = 0.0 if depth > 10_000 else 0.05 if config.quick else 0.5
+        timings = h.time_interleaved(steps, repeats, min_time=min_time, warmup=depth <= 100_000)
         case = h.case_rows(NAME, f"{depth:,} nodes", timings, "µs/node", 1e6 / depth, {**skipped, **too_slow})
         for row in case:
             if row.value is not None:
