@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += new
     elapsed = time.perf_counter() - started
     command = " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])
-    print("\n".join(["Targets:", *(f"  {line}" for line in h.summary(rows))]))
+    print("\n".join([h.READING, "", "Targets:", *(f"  {line}" for line in h.summary(rows))]))
     print(f"\n{elapsed:.0f} s; {'; '.join(f'{k}: {v}' for k, v in h.machine().items())}")
     if args.markdown:
         write_markdown(args.markdown, report(rows, command, elapsed))
@@ -69,7 +69,7 @@ def report(rows: list, command: str, elapsed: float) -> str:
     """The table, its targets and the machine, as Markdown."""
     from benchmarks import _harness as h
 
-    lines = [f"Produced by `{command}` in {elapsed / 60:.0f} min.", "", h.render_markdown(rows), ""]
+    lines = [f"Produced by `{command}` in {elapsed / 60:.0f} min. {h.READING}", "", h.render_markdown(rows), ""]
     lines += ["Targets:", "", *(f"- {line}" for line in h.summary(rows)), "", "Machine:", ""]
     lines += [f"- {key}: {value}" for key, value in h.machine().items()]
     return "\n".join(lines)

@@ -421,6 +421,11 @@ def _blas() -> str:
 
 # ----------------------------------------------------------------------------- the table
 VERDICTS = {True: "met", False: "MISSED", None: "not measured"}
+READING = (
+    "Each median is over the rounds; each ratio is the median, over the rounds, of the two "
+    "libraries' times in the same round, which a change in the machine's speed during the run "
+    "leaves alone: it need not be the quotient of the medians."
+)
 HEADER = ("benchmark", "case", "library", "median", "× NumPy", "× PyTorch", "target / note")
 
 
