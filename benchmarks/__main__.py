@@ -29,8 +29,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="compare only with these (tinygraph numpy torch autograd mygrad micrograd)")
     parser.add_argument("--repeats", type=int, help="timed rounds per case (default 7, 3 with --quick)")
     parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
-    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                        help="process CPU time (default; robust to other processes' load) or wall time")
+    parser.add_argument("--clock", choices=("cpu", "wall"),
+                        help="process CPU time (the default with one thread: other processes' load does not "
+                             "count) or wall time (the default with several threads, whose CPU times add up)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table here")
     return parser.parse_args(argv)
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import _harness as h  # imports no array library
 
     h.fix_threads(args.threads)
-    h.use_clock(args.clock)
+    h.use_clock(args.clock or ("cpu" if args.threads == 1 else "wall"))
     libraries = tuple(args.libraries) if args.libraries else h.LIBRARIES
     unknown = set(libraries) - set(h.LIBRARIES)
     if unknown:
