@@ -180,3 +180,13 @@ def test_name_scope_tags_nodes_and_nests():
         c = b.sum()
     d = c * 1
     assert (a.node.scope, b.node.scope, c.node.scope, d.node.scope) == ("outer", "inner", "outer", None)
+
+
+def test_retain_grad_on_a_sigmoid_output_shows_dl_da_through_the_bce_shortcut():
+    z = tg.tensor(np.array([0.5, -2.0]), requires_grad=True)
+    y = np.array([1.0, 0.0])
+    a = tg.sigmoid(z)
+    a.retain_grad()
+    tg.bce(a, y).backward()
+    np.testing.assert_allclose(a.grad, (a.data - y) / (a.data * (1 - a.data)) / 2)  # shown, not propagated twice
+    np.testing.assert_allclose(z.grad, (a.data - y) / 2)

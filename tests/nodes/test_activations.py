@@ -91,3 +91,9 @@ def test_relu_and_tanh_at_infinity_stay_finite():
     x = np.array([-np.inf, np.inf])
     np.testing.assert_array_equal(tg.relu(x).data, [0.0, np.inf])
     np.testing.assert_array_equal(tg.tanh(x).data, [-1.0, 1.0])
+
+
+def test_sigmoid_where_the_textbook_formula_overflows_is_the_exact_subnormal():
+    a = tg.sigmoid(np.array([-720.0, -1e4, 3.0])).data
+    assert a[0] == pytest.approx(np.exp(-720.0), rel=1e-12) and a[0] > 0  # 2.03e-313, not 0
+    assert a[1] == 0.0 and a[2] == pytest.approx(1 / (1 + np.exp(-3.0)), rel=1e-15)
