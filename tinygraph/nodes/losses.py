@@ -51,14 +51,12 @@ class _Loss(Node):
                 f"{prediction.shape}; they must match (no broadcasting between prediction and target)"
             )
 
-    def _check_range(self, values: ndarray, what: str, low: float = 0.0, high: float = 1.0) -> None:
-        if values.size == 0 or (values.min() >= low and values.max() <= high):  # NaN fails both
+    def _check_range(self, values: ndarray, what: str) -> None:
+        """ValueError naming the first value outside [0, 1] (NaN included), if there is one."""
+        if values.size == 0 or (values.min() >= 0 and values.max() <= 1):  # NaN fails both
             return
-        outside = ~((values >= low) & (values <= high))
-        if outside.any():
-            raise ValueError(
-                f"{type(self).__name__}: {what} must lie in [{low:g}, {high:g}]; found {values[outside].flat[0].item()!r}"
-            )
+        outside = ~((values >= 0) & (values <= 1))
+        raise ValueError(f"{type(self).__name__}: {what} must lie in [0, 1]; found {values[outside].flat[0].item()!r}")
 
 
 _TO_Z = frozenset({0})  # BCE's shortcut: dL/da is shown, the product (a − y)/N goes to z
