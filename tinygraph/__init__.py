@@ -7,7 +7,7 @@ applies the chain rule over the recorded graph. This module re-exports the publi
 # Tensor first: its module imports the operator nodes, which in turn need Tensor.
 from tinygraph.tensor import Tensor, tensor  # isort: skip
 from tinygraph.draw import draw
-from tinygraph.engine import detect_anomaly, name_scope, no_grad
+from tinygraph.modes import detect_anomaly, name_scope, no_grad
 from tinygraph.functional import (
     bce,
     bce_with_logits,

@@ -1,4 +1,4 @@
-"""The backward pass: topological order, the chain rule, gradient accumulation, and the modes.
+"""The backward pass: topological order, the chain rule and gradient accumulation.
 
 The engine alone accumulates gradients, sums broadcast gradients back to their input's shape and
 checks what each node's ``backward`` returns; a node only computes its local chain-rule step.
@@ -6,78 +6,15 @@ checks what each node's ``backward`` returns; a node only computes its local cha
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from tinygraph import _array
 from tinygraph._array import ndarray
+from tinygraph.modes import mode
 
 if TYPE_CHECKING:
     from tinygraph.node import Node
     from tinygraph.tensor import Tensor
-
-
-class _Mode:
-    """Global switches read by every node call: is the graph recorded, are values checked."""
-
-    grad_enabled: bool = True
-    detect_anomaly: bool = False
-    scope: str | None = None
-
-
-mode = _Mode()
-
-
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Context manager under which no operation requires grad, so nothing is recorded for backward.
-
-    Examples
-    --------
-    >>> import tinygraph as tg
-    >>> w = tg.tensor([1.0, 2.0], requires_grad=True)
-    >>> with tg.no_grad():
-    ...     y = w * 2
-    >>> y.requires_grad
-    False
-    """
-    previous = mode.grad_enabled
-    mode.grad_enabled = False
-    try:
-        yield
-    finally:
-        mode.grad_enabled = previous
-
-
-@contextlib.contextmanager
-def name_scope(label: str) -> Iterator[None]:
-    """Context manager that tags every node created inside with ``label`` (``node.scope``).
-
-    Diagrams group the nodes of one scope in a labelled cluster; models use it so that their
-    graph shows up as, for example, ``LogisticRegression: net input → sigmoid → NLL``.
-    """
-    previous = mode.scope
-    mode.scope = label
-    try:
-        yield
-    finally:
-        mode.scope = previous
-
-
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Context manager that raises FloatingPointError at the first node producing NaN or inf.
-
-    Forward values are checked as each node runs, so the first non-finite output is named in
-    forward order; gradients are checked as backward runs, in backward order.
-    """
-    previous = mode.detect_anomaly
-    mode.detect_anomaly = True
-    try:
-        yield
-    finally:
-        mode.detect_anomaly = previous
 
 
 def topological_order(root: Tensor) -> list[Tensor]:

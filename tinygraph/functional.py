@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from tinygraph import nodes
-from tinygraph.tensor import Axis, Tensor, as_tensor
+from tinygraph._types import Axis
+from tinygraph.tensor import Tensor, as_tensor
 
 
 def linear(x: Any, w: Any, b: Any = None) -> Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from tinygraph import _array
-from tinygraph.engine import mode
+from tinygraph.modes import mode
 from tinygraph.tensor import Tensor, as_tensor
 
 
@@ -29,6 +29,13 @@ class Node:
         combined chain-rule product to a further input instead (see ``BCE``). Empty for most nodes.
         Before calling backward, the engine sets ``needs_grad`` of such an input to whether its
         tensor will keep the gradient (a leaf, ``retain_grad()``, ``retain_grads=True``).
+    cancels : dict of int to int
+        The cancellation rule, declared on the class: ``{shown: receiver}`` says that the gradient
+        for input ``shown`` is only shown (kept in ``.grad`` when that tensor keeps its gradient,
+        never sent further back), while the chain-rule product that cancels through it goes to
+        input ``receiver`` instead. Empty for most nodes.
+    title : str
+        The name a diagram writes on the node's box; empty means the class name.
     scope : str or None
         The ``name_scope`` the node was created in (diagrams draw a cluster per scope).
     formula : str
@@ -58,6 +65,8 @@ class Node:
     inputs: tuple[Tensor, ...]
     needs_grad: tuple[bool, ...]
     shortcut: ClassVar[frozenset[int]] | frozenset[int] = frozenset()
+    cancels: ClassVar[dict[int, int]] = {}
+    title: ClassVar[str] = ""
     scope: str | None = None
     formula: ClassVar[str] | str = ""
     local_derivatives: ClassVar[tuple[str | None, ...]] | tuple[str | None, ...] = ()

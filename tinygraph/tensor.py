@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tinygraph import _array, engine
+from tinygraph._types import Axis
 
 if TYPE_CHECKING:
     from tinygraph.node import Node
 
-Axis = int | tuple[int, ...] | None
+
 
 
 class Tensor:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tinygraph._array import ndarray
+from tinygraph._types import Grads
 from tinygraph.node import Node
 
-Grads = tuple[ndarray | None, ...]
 
 
 class L2Penalty(Node):

@@ -19,7 +19,7 @@ from tinygraph.nodes.basic import (
     Transpose,
 )
 from tinygraph.nodes.linear import Linear
-from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, SoftmaxCrossEntropy
+from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, Loss, SoftmaxCrossEntropy
 
 __all__ = [
     "BCE",
@@ -31,6 +31,7 @@ __all__ = [
     "GetItem",
     "Linear",
     "Log",
+    "Loss",
     "LogSoftmax",
     "Logit",
     "MatMul",

@@ -10,9 +10,9 @@ import functools
 
 from tinygraph import _array
 from tinygraph._array import ndarray, xp
+from tinygraph._types import Grads
 from tinygraph.node import Node
 
-Grads = tuple[ndarray | None, ...]
 
 
 class Sigmoid(Node):

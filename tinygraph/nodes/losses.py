@@ -10,16 +10,19 @@ from typing import Any
 
 from tinygraph import _array
 from tinygraph._array import ndarray, xp
+from tinygraph._types import Grads
 from tinygraph.node import Node
 from tinygraph.nodes.activations import Sigmoid
 from tinygraph.tensor import Tensor, as_tensor
 
-Grads = tuple[ndarray | None, ...]
 REDUCTIONS = ("mean", "sum", "none")
 
 
-class _Loss(Node):
-    """Reduction bookkeeping shared by the losses: L = mean, sum or none of the per-example l."""
+class Loss(Node):
+    """Base class of the loss nodes: L = mean, sum or none of the per-example losses l.
+
+    Diagrams recognise a loss by this type (its output is the objective, its second input the target).
+    """
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in REDUCTIONS:
@@ -62,7 +65,7 @@ class _Loss(Node):
 _TO_Z = frozenset({0})  # BCE's shortcut: dL/da is shown, the product (a − y)/N goes to z
 
 
-class BCE(_Loss):
+class BCE(Loss):
     """Binary cross-entropy on probabilities, the negative log-likelihood of logistic regression.
 
     l = −[ y log p + (1 − y) log(1 − p) ]
@@ -122,7 +125,7 @@ class BCE(_Loss):
         return ga, gy, s * (a - y)
 
 
-class BCEWithLogits(_Loss):
+class BCEWithLogits(Loss):
     """Binary cross-entropy computed from the net input (logit) z: the stable form.
 
     l = −[ y log σ(z) + (1 − y) log(1 − σ(z)) ] = log(1 + e^z) − y z
@@ -150,7 +153,7 @@ class BCEWithLogits(_Loss):
         return s * (a - self.y), gy
 
 
-class SoftmaxCrossEntropy(_Loss):
+class SoftmaxCrossEntropy(Loss):
     """Multi-category cross-entropy of softmax(logits): l = −Σ_k y_k log a_k, a = softmax(z).
 
     Parameters (of the call)
@@ -207,7 +210,7 @@ class SoftmaxCrossEntropy(_Loss):
         return s * (xp.exp(self.log_a) - self.y), gy
 
 
-class MSE(_Loss):
+class MSE(Loss):
     """Mean squared error l = (pred − y)²;  dl/dpred = 2 (pred − y)."""
 
     formula = "L = (ŷ − y)²"

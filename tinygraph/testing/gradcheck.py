@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygraph.engine import no_grad
+from tinygraph.modes import no_grad
 from tinygraph.tensor import Tensor
 
 
