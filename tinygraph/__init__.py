@@ -7,6 +7,7 @@ applies the chain rule over the recorded graph. This module re-exports the publi
 # Tensor first: its module imports the operator nodes, which in turn need Tensor.
 from tinygraph.tensor import Tensor, tensor  # isort: skip
 from tinygraph.draw import draw
+from tinygraph.forward import jvp
 from tinygraph.modes import detect_anomaly, name_scope, no_grad
 from tinygraph.functional import (
     bce,
@@ -45,6 +46,7 @@ __all__ = [
     "detect_anomaly",
     "draw",
     "exp",
+    "jvp",
     "linear",
     "log",
     "log_softmax",

@@ -41,6 +41,10 @@ class Sigmoid(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (grad * self.a * self.one_minus_a,)
 
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = a(1 − a) ż."""
+        return self.a * self.one_minus_a * dz
+
 
 class Logit(Node):
     """The logit (log-odds) z = log(p / (1 − p)), the inverse of the sigmoid.
@@ -65,6 +69,11 @@ class Logit(Node):
         with xp.errstate(divide="ignore"):
             return (grad / (self.p * (1 - self.p)),)
 
+    def jvp(self, dp: ndarray | None) -> ndarray:
+        """ż = ṗ / (p(1 − p))."""
+        with xp.errstate(divide="ignore"):
+            return dp / (self.p * (1 - self.p))
+
 
 class Tanh(Node):
     """a = tanh(z);  da/dz = 1 − a²."""
@@ -79,6 +88,10 @@ class Tanh(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (grad * (1 - self.a**2),)
 
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = (1 − a²) ż."""
+        return (1 - self.a**2) * dz
+
 
 class ReLU(Node):
     """a = max(z, 0);  da/dz = 1 where z > 0, else 0."""
@@ -92,6 +105,10 @@ class ReLU(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad * self.positive,)
+
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = ż where z > 0, else 0."""
+        return dz * self.positive
 
 
 class Softmax(Node):
@@ -116,6 +133,10 @@ class Softmax(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (self.a * (grad - (grad * self.a).sum(axis=self.axis, keepdims=True)),)
 
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = (diag(a) − a aᵀ) ż = a ⊙ (ż − Σ_k a_k ż_k)."""
+        return self.a * (dz - (dz * self.a).sum(axis=self.axis, keepdims=True))
+
 
 class LogSoftmax(Node):
     """log a_k = z_k − logsumexp(z) along ``axis``.
@@ -137,3 +158,7 @@ class LogSoftmax(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True),)
+
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """(log a)˙ = ż − Σ_k softmax(z)_k ż_k."""
+        return dz - (xp.exp(self.log_a) * dz).sum(axis=self.axis, keepdims=True)
