@@ -24,18 +24,16 @@ class Node:
         The tensors the node was called on, in order (set by the call).
     needs_grad : tuple of bool
         For each input, whether backward must compute its gradient: skip the others.
-    shortcut : set of int
-        Indices of inputs whose gradient is shown but not propagated, because the node sends the
-        combined chain-rule product to a further input instead (see ``BCE``). Empty for most nodes.
-        Before calling backward, the engine sets ``needs_grad`` of such an input to whether its
-        tensor will keep the gradient (a leaf, ``retain_grad()``, ``retain_grads=True``).
     cancels : dict of int to int
         The cancellation rule, declared on the class: ``{shown: receiver}`` says that the gradient
         for input ``shown`` is only shown (kept in ``.grad`` when that tensor keeps its gradient,
         never sent further back), while the chain-rule product that cancels through it goes to
-        input ``receiver`` instead. Empty for most nodes.
+        input ``receiver`` instead (``SigmoidBCE``: dL/da is shown, (a − y)/N goes to z). The
+        engine asks for a shown gradient (``needs_grad``) only when its tensor keeps it. Empty for
+        most nodes.
     title : str
-        The name a diagram writes on the node's box; empty means the class name.
+        The name a diagram writes on the node's box, and a tensor's repr after ``node=``; empty
+        means the class name (``SigmoidBCE`` is titled "BCE", the loss it computes).
     scope : str or None
         The ``name_scope`` the node was created in (diagrams draw a cluster per scope).
     formula : str
@@ -64,7 +62,6 @@ class Node:
 
     inputs: tuple[Tensor, ...]
     needs_grad: tuple[bool, ...]
-    shortcut: ClassVar[frozenset[int]] | frozenset[int] = frozenset()
     cancels: ClassVar[dict[int, int]] = {}
     title: ClassVar[str] = ""
     scope: str | None = None

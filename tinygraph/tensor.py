@@ -124,7 +124,7 @@ class Tensor:
         if self.name:
             extras.append(f"name={self.name!r}")
         if self.node is not None:
-            extras.append(f"node={type(self.node).__name__}")
+            extras.append(f"node={type(self.node).title or type(self.node).__name__}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({', '.join([body, *extras])})"
