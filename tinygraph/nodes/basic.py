@@ -14,7 +14,6 @@ from tinygraph._types import Grads
 from tinygraph.node import Node
 
 
-
 class Add(Node):
     """z = x + y;  dz/dx = 1, dz/dy = 1."""
 
@@ -277,13 +276,16 @@ class Transpose(Node):
 
 
 class GetItem(Node):
-    """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats."""
+    """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats.
+
+    ``index`` holds arrays, not tensors (``Tensor.__getitem__`` unwraps them).
+    """
 
     formula = "y = x[i]"
     local_derivatives = ("scatter back",)
 
     def __init__(self, index: Any) -> None:
-        self.index = _plain_index(index)
+        self.index = index
 
     def forward(self, x: ndarray) -> ndarray:
         self.shape, self.dtype = x.shape, x.dtype
@@ -292,13 +294,3 @@ class GetItem(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (_array.scatter_add(self.shape, self.index, grad, self.dtype),)
 
-
-def _plain_index(index: Any) -> Any:
-    """An index with any Tensor inside replaced by its array."""
-    from tinygraph.tensor import Tensor
-
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index
