@@ -12,7 +12,7 @@ class Sigmoid(tg.nodes.Sigmoid):
     """The planted bug: a(1 − a) with one factor squared, a(1 − a)², a plausible slip."""
 
     def backward(self, grad):
-        return (grad * self.a * self.one_minus_a**2,)
+        return (grad * self.a * (1 - self.a) ** 2,)
 
 
 def _data(n=8, d=3, seed=0):
@@ -51,12 +51,13 @@ def test_the_shown_gradient_is_checked_as_the_loss_as_a_function_of_a_alone():
     loss = tg.bce(tg.sigmoid(z), np.array([1.0, 0.0, 1.0]))
     assert gradcheck_nodes(loss) == 2
 
-    class WrongShownBCE(tg.nodes.BCE):
+    class WrongShownBCE(tg.nodes.SigmoidBCE):
         def backward(self, grad):
             ga, gy, gz = super().backward(grad)
             return (None if ga is None else 2 * ga), gy, gz
 
-    wrong = WrongShownBCE()(tg.sigmoid(z), np.array([1.0, 0.0, 1.0]))
+    a = tg.sigmoid(z)
+    wrong = WrongShownBCE()(a, np.array([1.0, 0.0, 1.0]), z)
     with pytest.raises(GradcheckError, match=r"input 0 \(shown: dL/da, checked as the loss as a function of a alone"):
         gradcheck_nodes(wrong)
 

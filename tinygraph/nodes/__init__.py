@@ -19,7 +19,7 @@ from tinygraph.nodes.basic import (
     Transpose,
 )
 from tinygraph.nodes.linear import Linear
-from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, Loss, SoftmaxCrossEntropy
+from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, Loss, SigmoidBCE, SoftmaxCrossEntropy
 
 __all__ = [
     "BCE",
@@ -43,6 +43,7 @@ __all__ = [
     "ReLU",
     "Reshape",
     "Sigmoid",
+    "SigmoidBCE",
     "Softmax",
     "SoftmaxCrossEntropy",
     "Sub",

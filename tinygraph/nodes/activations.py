@@ -6,13 +6,10 @@ Each is computed in a form that is exact and finite for any finite input: no exp
 
 from __future__ import annotations
 
-import functools
-
 from tinygraph import _array
 from tinygraph._array import ndarray, xp
 from tinygraph._types import Grads
 from tinygraph.node import Node
-
 
 
 class Sigmoid(Node):
@@ -21,8 +18,8 @@ class Sigmoid(Node):
     Notes
     -----
     The "nice derivative": da/dz = σ(z)(1 − σ(z)) = a(1 − a), at most 0.25 (at z = 0).
-    Backward: dL/dz = dL/da · a(1 − a). The node keeps a, and computes 1 − a = σ(−z) directly
-    when first needed, so the derivative stays exact where 1 − a would round to 0 (z > 37).
+    Backward: dL/dz = dL/da · a(1 − a). The node keeps z and a; backward computes 1 − a as σ(−z),
+    which stays exact where 1 − a would round to 0 (z > 37).
     """
 
     formula = "a = σ(z)"
@@ -33,17 +30,13 @@ class Sigmoid(Node):
         self.a = _array.sigmoid(z)
         return self.a
 
-    @functools.cached_property
-    def one_minus_a(self) -> ndarray:
-        """1 − a = σ(−z), computed on first use (BCE's shortcut to z never needs it)."""
-        return _array.sigmoid(self.z, complement=True)
-
     def backward(self, grad: ndarray) -> Grads:
-        return (grad * self.a * self.one_minus_a,)
+        one_minus_a = _array.sigmoid(self.z, complement=True)
+        return (grad * self.a * one_minus_a,)
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """ȧ = a(1 − a) ż."""
-        return self.a * self.one_minus_a * dz
+        return self.a * _array.sigmoid(self.z, complement=True) * dz
 
 
 class Logit(Node):

@@ -21,7 +21,6 @@ def _out_shape(node: Node) -> tuple[int, ...]:
     """The broadcast shape of a binary node's output, from its inputs' shapes."""
     return xp.broadcast_shapes(*(t.shape for t in node.inputs))
 
-
 class Add(Node):
     """z = x + y;  dz/dx = 1, dz/dy = 1."""
 
@@ -358,13 +357,16 @@ class Transpose(Node):
 
 
 class GetItem(Node):
-    """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats."""
+    """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats.
+
+    ``index`` holds arrays, not tensors (``Tensor.__getitem__`` unwraps them).
+    """
 
     formula = "y = x[i]"
     local_derivatives = ("scatter back",)
 
     def __init__(self, index: Any) -> None:
-        self.index = _plain_index(index)
+        self.index = index
 
     def forward(self, x: ndarray) -> ndarray:
         self.shape, self.dtype = x.shape, x.dtype
@@ -376,14 +378,3 @@ class GetItem(Node):
     def jvp(self, dx: Tangent) -> ndarray:
         """ẏ = ẋ[index]."""
         return dx[self.index]
-
-
-def _plain_index(index: Any) -> Any:
-    """An index with any Tensor inside replaced by its array."""
-    from tinygraph.tensor import Tensor
-
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index

@@ -104,14 +104,8 @@ def _input(node: Node, i: int) -> str:
 
 
 def _shown(node: Node) -> dict[int, int]:
-    """{shown input: receiver input}: the class's ``cancels``, or what a ``shortcut`` implies."""
-    cancels = dict(getattr(node, "cancels", {}) or {})
-    for s in getattr(node, "shortcut", ()) or ():
-        producer = node.inputs[s].node
-        for r, t in enumerate(node.inputs):
-            if producer is not None and any(t is p for p in producer.inputs):
-                cancels.setdefault(s, r)
-    return cancels
+    """{shown input: receiver input}, as the node's class declares in ``cancels``."""
+    return dict(getattr(node, "cancels", {}) or {})
 
 
 def _replay(node: Node, arrays: list[np.ndarray], what: str) -> np.ndarray:
