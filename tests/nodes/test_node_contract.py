@@ -52,6 +52,30 @@ def probability_rows(n: int) -> st.SearchStrategy[np.ndarray]:
     return tst.probabilities((n, 3), margin=0.05).map(lambda p: p / p.sum(axis=1, keepdims=True))
 
 
+def _labelled(prediction):
+    """(prediction, 0/1 labels) of one shape (N,)."""
+    return st.integers(1, 4).flatmap(lambda n: st.tuples(prediction((n,)), tst.binary_labels(n)))
+
+
+def _soft(prediction):
+    """(prediction, soft targets in (0, 1)) of one shape: the targets get a gradient too."""
+    return tst.shapes(min_dims=1, max_dims=2, max_side=3).flatmap(
+        lambda s: st.tuples(prediction(s), tst.probabilities(s, margin=0.05))
+    )
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _after_sigmoid(_soft_targets):
+    """(a, y, z) with a = σ(z), as tg.bce gives SigmoidBCE."""
+    targets = (lambda n: tst.probabilities((n,), margin=0.05)) if _soft_targets else tst.binary_labels
+    return st.integers(1, 4).flatmap(
+        lambda n: st.tuples(tst.arrays((n,), min_value=-10, max_value=10), targets(n))
+    ).map(lambda zy: (_sigmoid(zy[0]), zy[1], zy[0]))
+
+
 # max's derivative jumps where two elements tie: draw elements at least 1 apart
 distinct = st.permutations(list(range(6))).map(lambda p: np.reshape(np.array(p, float) - 2.5, (2, 3)))
 moderate = dict(min_value=-5, max_value=5)
@@ -89,6 +113,17 @@ DOMAINS = [
     Domain("ReLU", nodes.ReLU, same_shape(1, avoid_zero=1e-3)),
     Domain("Softmax", lambda: nodes.Softmax(axis=0), same_shape(1, min_value=-20, max_value=20)),
     Domain("LogSoftmax", nodes.LogSoftmax, same_shape(1, min_value=-20, max_value=20)),
+    # losses: the targets are constants unless they are soft (probabilities), then checked too
+    Domain("BCE", nodes.BCE, _labelled(lambda s: tst.probabilities(s, margin=0.05)), wrt=(0,)),
+    Domain("BCE soft targets, sum", lambda: nodes.BCE("sum"), _soft(lambda s: tst.probabilities(s, margin=0.05))),
+    Domain("SigmoidBCE", nodes.SigmoidBCE, _after_sigmoid(_soft_targets=False), wrt=(2,)),
+    Domain("SigmoidBCE soft targets, none", lambda: nodes.SigmoidBCE("none"), _after_sigmoid(_soft_targets=True)),
+    Domain("BCEWithLogits", nodes.BCEWithLogits, _labelled(lambda s: tst.arrays(s, min_value=-10, max_value=10)), wrt=(0,)),
+    Domain("BCEWithLogits soft targets", nodes.BCEWithLogits, _soft(lambda s: tst.arrays(s, min_value=-10, max_value=10))),
+    Domain("SoftmaxCrossEntropy", nodes.SoftmaxCrossEntropy, rows(3, lambda n: tst.class_labels(n, 3))),
+    Domain("SoftmaxCrossEntropy probability rows", lambda: nodes.SoftmaxCrossEntropy("sum"), rows(3, probability_rows)),
+    Domain("MSE", nodes.MSE, same_shape(2, **moderate)),
+    Domain("MSE none", lambda: nodes.MSE("none"), same_shape(2, **moderate)),
     # the models' penalty
     Domain("L2Penalty", lambda: L2Penalty(0.3), each(tst.arrays((2, 3)), tst.arrays((3,)))),
 ]
@@ -100,8 +135,16 @@ def test_every_built_in_node_keeps_the_node_contract(domain):
     check_node(domain.factory, inputs=domain.inputs, wrt=domain.wrt, max_examples=EXAMPLES)
 
 
-def _float_inputs(arrays, wrt):
-    return [i for i, a in enumerate(arrays) if a.dtype.kind == "f" and (wrt is None or i in wrt)]
+def test_sigmoid_bce_shows_dl_da_of_the_loss_as_a_function_of_a_alone():
+    # a = σ(z) is only shown; moving z_k moves a_k alone, and dL/da_k must be ΔL / Δa_k
+    check_node(nodes.SigmoidBCE, inputs=_after_sigmoid(_soft_targets=False), wrt=(2,),
+               made_from={0: nodes.Sigmoid}, max_examples=EXAMPLES)
+
+
+def _moving(arrays, domain):
+    """The inputs given a tangent: the checked floats, but not a shown one, whose tangent jvp ignores."""
+    shown = domain.factory().cancels
+    return [i for i, a in enumerate(arrays) if a.dtype.kind == "f" and (domain.wrt is None or i in domain.wrt) and i not in shown]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -111,7 +154,7 @@ def _float_inputs(arrays, wrt):
 def test_forward_mode_agrees_with_reverse_mode(domain, dtype, data):
     arrays = [np.asarray(a) for a in data.draw(domain.inputs)]
     arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
-    moving = _float_inputs(arrays, domain.wrt)
+    moving = _moving(arrays, domain)
     rng = np.random.default_rng(0)
     tangents = [rng.standard_normal(a.shape).astype(dtype) if i in moving else None for i, a in enumerate(arrays)]
 

@@ -157,3 +157,18 @@ def test_constants_and_inputs_drawn_together():
     check_node(tg.nodes.SoftmaxCrossEntropy, inputs=rows, max_examples=10)
     with pytest.raises(ValueError, match="not both"):
         check_node(Cube, tst.arrays((2,)), inputs=rows)
+
+
+class ShowsTwiceDlDa(tg.nodes.SigmoidBCE):
+    def backward(self, grad):
+        ga, gy, gz = super().backward(grad)
+        return (None if ga is None else 2 * ga), gy, gz
+
+
+def test_a_wrong_shown_gradient_is_caught_through_the_node_that_makes_it():
+    after_sigmoid = tst.arrays((2,), min_value=-5, max_value=5).map(
+        lambda z: (1 / (1 + np.exp(-z)), np.array([1.0, 0.0]), z)
+    )
+    check_node(ShowsTwiceDlDa, inputs=after_sigmoid, wrt=(2,), max_examples=5)  # without made_from: not checked
+    with pytest.raises(GradcheckError, match=r"shown input 0 \(dL/da, as the loss as a function of a alone"):
+        check_node(ShowsTwiceDlDa, inputs=after_sigmoid, wrt=(2,), made_from={0: tg.nodes.Sigmoid}, max_examples=10)

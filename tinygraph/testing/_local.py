@@ -84,3 +84,41 @@ def projected_differences(
         x[index] = original
         result[index] = (plus - minus) / (2 * eps)
     return result
+
+
+def shown_mismatch(
+    forward: Forward,
+    make: Callable[[np.ndarray], np.ndarray],
+    arrays: Sequence[np.ndarray],
+    s: int,
+    r: int,
+    given: np.ndarray,
+    v: np.ndarray,
+    eps: float,
+    atol: float,
+    rtol: float,
+) -> tuple[tuple[int, ...], float, float, bool] | None:
+    """Check a shown gradient dL/da against the loss as a function of a alone, a = make(z) moved through z.
+
+    Each element z_k of the receiver moves by ±eps; a moves with it, a = make(z), and so does the
+    loss. Where a_k alone moves (a = σ(z)), dL/da_k is compared with ΔL / Δa_k; otherwise
+    ⟨dL/da, Δa⟩ with ΔL. Returns (k, backward, finite differences, alone) at the first mismatch.
+    """
+    z = np.array(arrays[r], dtype=np.float64)
+    for k in np.ndindex(z.shape):
+        values = []
+        for step in (eps, -eps):
+            moved_z = z.copy()
+            moved_z[k] += step
+            a = np.array(make(moved_z), dtype=np.float64)
+            moved = list(arrays)
+            moved[s], moved[r] = a, moved_z
+            values.append((a, float(np.sum(v * forward(moved)))))
+        (a_plus, l_plus), (a_minus, l_minus) = values
+        da = (a_plus - a_minus) / (2 * eps)
+        dl = (l_plus - l_minus) / (2 * eps)
+        alone = da.shape == z.shape and np.count_nonzero(da) == 1 and da[k] != 0
+        numeric, backward = (dl / da[k], float(given[k])) if alone else (dl, float(np.sum(given * da)))
+        if not abs(backward - numeric) <= atol + rtol * abs(numeric):
+            return k, backward, numeric, alone
+    return None

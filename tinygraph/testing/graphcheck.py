@@ -175,28 +175,22 @@ def _check_shown(
             f"receiver {_input(node, r)} by one node, so a cannot be moved through z"
         )
     made_from = [t.data.astype(np.float64) if _array.is_float(t.data) else t.data for t in producer.inputs]
-    z = np.array(x64[r], dtype=np.float64)
-    for k in np.ndindex(z.shape):
-        values = []
-        for step in (eps, -eps):
-            moved_z = z.copy()
-            moved_z[k] += step
-            args = list(made_from)
-            args[q] = moved_z
-            a = _replay(producer, args, f"its input moved by ±eps (to move {_input(node, s)} of {_where(node)})")
-            inputs = list(x64)
-            inputs[s], inputs[r] = a, moved_z
-            values.append((a, float(np.sum(v * _replay(node, inputs, "its inputs moved by ±eps")))))
-        (a_plus, l_plus), (a_minus, l_minus) = values
-        da = (a_plus - a_minus) / (2 * eps)
-        dl = (l_plus - l_minus) / (2 * eps)
-        alone = da.shape == z.shape and np.count_nonzero(da) == 1 and da[k] != 0
-        numeric, backward = (dl / da[k], given[k]) if alone else (dl, float(np.sum(given * da)))
-        if not abs(backward - numeric) <= atol + rtol * abs(numeric):
-            how = "" if alone else f" (projected on the change of a that moving z{list(k)} makes)"
-            raise GradcheckError(
-                f"{_where(node)}, {_input(node, s)} (shown: dL/da, checked as the loss as a function of a alone, a "
-                f"moved through {_input(node, r)}), element {k}{how}: backward {_local.value(backward)}, "
-                f"finite differences {_local.value(numeric)}",
-                node=type(node).__name__, inputs=tuple(t.data for t in node.inputs),
-            )
+
+    def make(z: np.ndarray) -> np.ndarray:
+        args = list(made_from)
+        args[q] = z
+        return _replay(producer, args, f"its input moved by ±eps (to move {_input(node, s)} of {_where(node)})")
+
+    def forward(arrays: Any) -> np.ndarray:
+        return _replay(node, list(arrays), "its inputs moved by ±eps")
+
+    found = _local.shown_mismatch(forward, make, x64, s, r, given, v, eps, atol, rtol)
+    if found is not None:
+        k, backward, numeric, alone = found
+        how = "" if alone else f" (projected on the change of a that moving z{list(k)} makes)"
+        raise GradcheckError(
+            f"{_where(node)}, {_input(node, s)} (shown: dL/da, checked as the loss as a function of a alone, a "
+            f"moved through {_input(node, r)}), element {k}{how}: backward {_local.value(backward)}, "
+            f"finite differences {_local.value(numeric)}",
+            node=type(node).__name__, inputs=tuple(t.data for t in node.inputs),
+        )

@@ -45,6 +45,7 @@ def check_node(
     *input_strategies: st.SearchStrategy[Any],
     inputs: st.SearchStrategy[tuple[Any, ...]] | None = None,
     wrt: Sequence[int] | None = None,
+    made_from: dict[int, Callable[[], Node]] | None = None,
     max_examples: int | None = None,
     dtypes: Sequence[Any] = (np.float64, np.float32),
     eps: float = 1e-6,
@@ -66,6 +67,11 @@ def check_node(
     wrt : sequence of int, optional
         The inputs whose gradient is checked; the others are constants (labels, targets), which
         must get ``None``. Default: every floating-point input.
+    made_from : dict of int to node factory, optional
+        For a node whose class declares ``cancels = {shown: receiver}``: ``{shown: factory}``, the
+        node that makes the shown input from the receiver (``{0: tg.nodes.Sigmoid}`` for
+        ``SigmoidBCE``), so that its gradient dL/da can be checked as the loss as a function of a
+        alone (see Notes). The strategy must draw the shown input made so, a = σ(z).
     max_examples : int, optional
         How many inputs to draw; default: the active hypothesis profile's.
     dtypes : sequence of dtypes
@@ -90,8 +96,14 @@ def check_node(
     ∂out_j/∂x_k (for outputs of up to 64 elements), then along v. Where the node defines ``jvp``,
     the two modes must satisfy the adjoint identity ⟨v, J t⟩ = ⟨Jᵀ v, t⟩ for random tangents t,
     one input at a time and all together. Then, for each dtype, output, gradients and tangent must
-    have the inputs' dtype. An input whose gradient is only shown (``cancels``) is checked by
-    ``gradcheck_nodes`` in its graph instead: alone, the node cannot move it with its receiver.
+    have the inputs' dtype.
+
+    An input a whose gradient is only shown (``cancels``) is not read by forward, which computes
+    from the receiver z, so moving a alone changes nothing, and jvp ignores its tangent. Its
+    gradient claims to be dL/da of the loss as a function of a alone: with ``made_from``, each
+    z_k is moved by ±eps, a follows (a = σ(z) moves a_k alone), and dL/da_k is compared with
+    ΔL / Δa_k. Without ``made_from`` that one value is left to ``gradcheck_nodes``, which finds
+    the maker in the graph.
 
     Examples
     --------
@@ -113,7 +125,7 @@ def check_node(
         raise ValueError("check_node: give one strategy per input or inputs=, not both")
     if inputs is None:
         inputs = st.tuples(*input_strategies) if input_strategies else _default_inputs(node_factory)
-    checker = _Checker(node_factory, wrt, tuple(np.dtype(d) for d in dtypes), eps, atol, rtol)
+    checker = _Checker(node_factory, wrt, made_from or {}, tuple(np.dtype(d) for d in dtypes), eps, atol, rtol)
     profile = settings.default
     chosen = settings(
         profile,
@@ -144,10 +156,10 @@ class _Checker:
     """The checks of one ``check_node`` call, run on each drawn input."""
 
     def __init__(
-        self, factory: Callable[[], Node], wrt: Sequence[int] | None, dtypes: tuple[np.dtype, ...],
-        eps: float, atol: float, rtol: float,
+        self, factory: Callable[[], Node], wrt: Sequence[int] | None, made_from: dict[int, Callable[[], Node]],
+        dtypes: tuple[np.dtype, ...], eps: float, atol: float, rtol: float,
     ) -> None:
-        self.factory, self.wrt, self.dtypes = factory, wrt, dtypes
+        self.factory, self.wrt, self.made_from, self.dtypes = factory, wrt, made_from, dtypes
         self.eps, self.atol, self.rtol = eps, atol, rtol
         self.name = type(factory()).__name__
 
@@ -196,8 +208,8 @@ class _Checker:
     def check(self, arrays: tuple[np.ndarray, ...]) -> None:
         self.arrays = arrays
         floats = [i for i, a in enumerate(arrays) if _array.is_float(a)]
-        shown = set(getattr(self.factory(), "cancels", {}) or {})
-        wrt = [i for i in (floats if self.wrt is None else self.wrt) if i not in shown]
+        cancels = dict(getattr(self.factory(), "cancels", {}) or {})
+        wrt = [i for i in (floats if self.wrt is None else self.wrt) if i not in cancels]
         x64 = [a.astype(np.float64) if _array.is_float(a) else a for a in arrays]
         rng = np.random.default_rng(0)
 
@@ -212,6 +224,8 @@ class _Checker:
             self.check_grads(self.backward(other, x64, v.copy()), x64, set(wrt) - {i})
 
         self.check_finite_differences(x64, out, grads, v, wrt)
+        for s, make in self.made_from.items():
+            self.check_shown(x64, s, cancels, make, v)
         if type(node).jvp is not Node.jvp:
             self.check_jvp(node, x64, out, grads, v, wrt, rng)
         for dtype in self.dtypes:
@@ -261,6 +275,22 @@ class _Checker:
                 why = " (the full Jacobian agreed: backward does not scale with its incoming gradient)" if full else ""
                 self.fail(check, f"input {i}, element {k}, along a random incoming gradient v: backward {_local.value(given[k])}, "
                                  f"finite differences of ⟨v, out⟩ {_local.value(projected[k])}{why}")
+
+    def check_shown(
+        self, x64: Sequence[np.ndarray], s: int, cancels: dict[int, int], make: Callable[[], Node], v: np.ndarray
+    ) -> None:
+        check = "backward vs finite differences"
+        if s not in cancels:
+            raise ValueError(f"check_node: made_from names input {s}, but {self.name}.cancels has no such shown input")
+        r = cancels[s]
+        node, _ = self.run(x64, {i for i, a in enumerate(x64) if _array.is_float(a)})  # a's gradient asked for too
+        given = _local.unbroadcast_to(np.asarray(self.backward(node, x64, v.copy())[s], dtype=np.float64), x64[s].shape)
+        found = _local.shown_mismatch(self.forward, lambda z: make().forward(z), x64, s, r, given, v, self.eps,
+                                      self.atol, self.rtol)
+        if found is not None:
+            k, backward, numeric, _ = found
+            self.fail(check, f"shown input {s} (dL/da, as the loss as a function of a alone, a moved through input {r}), "
+                             f"element {k}: backward {_local.value(backward)}, finite differences {_local.value(numeric)}")
 
     def check_jvp(
         self, node: Node, x64: Sequence[np.ndarray], out: np.ndarray, grads: tuple[Any, ...], v: np.ndarray,
