@@ -52,7 +52,7 @@ def jvp(
     >>> import tinygraph as tg
     >>> a, da = tg.jvp(tg.sigmoid, [np.array([0.0, 2.0])], [np.array([1.0, 1.0])])
     >>> da.round(4)  # a(1 − a)
-    array([0.25  , 0.105 ])
+    array([0.25 , 0.105])
     """
     if len(tangents) != len(inputs):
         raise ValueError(f"jvp: {len(inputs)} input(s) but {len(tangents)} tangent(s): give one per input, None for none")
