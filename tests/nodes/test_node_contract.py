@@ -170,3 +170,10 @@ def test_forward_mode_agrees_with_reverse_mode(domain, dtype, data):
     # ⟨v, J t⟩ = ⟨Jᵀ v, t⟩, up to rounding: relative to the terms, plus a floor where they cancel
     floor = 100 * np.finfo(dtype).eps * np.sum(np.abs(v)) * sum(np.sum(np.abs(tangents[i])) for i in moving)
     assert abs(forward - reverse) <= (1e-10 if dtype == np.float64 else 1e-4) * scale + floor
+
+
+def test_the_table_covers_every_built_in_node():
+    """A new node in tinygraph.nodes needs a domain here, so both tests above check it."""
+    built_in = {getattr(nodes, name) for name in nodes.__all__} - {nodes.Loss}
+    covered = {type(domain.factory()) for domain in DOMAINS}
+    assert not built_in - covered, f"no domain for {sorted(c.__name__ for c in built_in - covered)}"
