@@ -8,9 +8,9 @@ whose graph ``tg.draw`` shows), ``predict_proba``, ``predict``, ``score``, ``log
 from tinygraph.models.base import Model
 from tinygraph.models.logistic import LogisticRegression
 from tinygraph.models.mlp import MLP
-from tinygraph.models.penalty import L2Penalty
 from tinygraph.models.softmax import SoftmaxRegression
 from tinygraph.models.training import DivergedError, History
+from tinygraph.nodes.penalty import L2Penalty  # the penalty the models add, a node among the nodes
 
 load = Model.load
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.models.penalty import L2Penalty
+from tinygraph.functional import l2_penalty
 from tinygraph.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ class Model:
         loss = self._data_loss(z, tg.tensor(y, name="y"))
         if self.l2 > 0:
             with tg.name_scope("L2 penalty: (λ/2)‖W‖²"):
-                penalty = L2Penalty(self.l2)(*self._weights())
+                penalty = l2_penalty(self.l2, *self._weights())
             loss = loss + penalty
             loss.name = "J"  # the objective J = L + R
         return z, loss
