@@ -141,7 +141,7 @@ class Model:
         y: Any,
         *,
         epochs: int = 100,
-        lr: float = 0.1,
+        lr: float | None = None,
         batch_size: int | None = None,
         optimizer: str = "sgd",
         shuffle: bool = True,
@@ -158,8 +158,9 @@ class Model:
             Labels: 0/1 for binary models, class indices in [0, K) otherwise.
         epochs : int
             Passes over the training data (for "lbfgs": the maximum number of iterations).
-        lr : float
-            Learning rate η (not used by "lbfgs").
+        lr : float or None
+            Learning rate η (not used by "lbfgs"); None is 0.1, or 0.01 with "adam"
+            (``tinygraph.models.default_lr``).
         batch_size : int or None
             1: per-example SGD, as in the lecture; n: minibatches of n; None: full-batch gradient descent.
         optimizer : {"sgd", "momentum", "adam", "lbfgs"}

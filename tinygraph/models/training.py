@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from tinygraph.tensor import Tensor
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
+"""The optimizers ``fit`` knows, by name."""
+
+
+def default_lr(optimizer: str) -> float:
+    """The learning rate ``fit`` uses when it is given none: 0.01 for Adam, 0.1 for the others."""
+    return 0.01 if optimizer == "adam" else 0.1
 
 
 class DivergedError(FloatingPointError):
@@ -64,7 +70,7 @@ def fit(
     y: np.ndarray,
     *,
     epochs: int,
-    lr: float,
+    lr: float | None,
     batch_size: int | None,
     optimizer: str,
     shuffle: bool,
@@ -75,7 +81,7 @@ def fit(
     """Train ``model`` on the checked arrays (X, y) and return the History.
 
     ``Model.fit`` documents the options; X, y and the validation pair are what the model's checks
-    returned.
+    returned. ``lr=None`` is ``default_lr(optimizer)``.
     """
     epochs = count(epochs, "epochs")
     if optimizer not in OPTIMIZERS:
@@ -87,7 +93,7 @@ def fit(
         if optimizer == "lbfgs":
             _lbfgs(model, X, y, epochs, history, validation, bar)
         else:
-            steps = _make_optimizer(optimizer, model.parameters(), lr)
+            steps = _make_optimizer(optimizer, model.parameters(), default_lr(optimizer) if lr is None else lr)
             rng = np.random.default_rng(seed) if shuffle else None
             _descend(model, X, y, epochs, steps, batch_size, rng, history, validation, bar)
     return history
