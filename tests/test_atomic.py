@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import os
 import random
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygraph import _atomic
 from tinygraph._atomic import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,10 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path):
     with atomic_write(path, "w") as file:
         file.write("new")
     assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_the_docstring_example_runs():
+    assert doctest.testmod(_atomic).failed == 0
 
 
 def test_only_whole_file_modes_are_accepted(tmp_path):

@@ -123,6 +123,16 @@ def test_chunks_are_joined_and_lines_counted_across_them(tmp_path, monkeypatch):
         data.load_csv(write(tmp_path, "x,y\n" + "\n".join(rows) + "\n"), "y")
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r", ""])
+def test_any_line_end_and_a_last_line_without_one(tmp_path, monkeypatch, end):
+    monkeypatch.setattr(_csvfile, "CHUNK_ROWS", 2)  # lone carriage returns make the arrays grow, chunk by chunk
+    lines = ["x,y"] + [f"{i},{i % 2}" for i in range(7)]
+    text = end.join(lines) if end else "\n".join(lines)  # "": no line end after the last row
+    ds = data.load_csv(write(tmp_path, text + end), "y")
+    np.testing.assert_array_equal(ds.X[:, 0], np.arange(7.0))
+    np.testing.assert_array_equal(ds.y, np.arange(7) % 2)
+
+
 LABELS = st.sampled_from(["0", "1", "2", "cat", "dog", "two words", "x,y", "a;b", 'say "hi"', "tab\there", " 7 "])
 
 

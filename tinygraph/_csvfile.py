@@ -3,8 +3,8 @@
 The standard library's csv module does the reading: ``csv.Sniffer`` picks the delimiter (comma,
 semicolon or tab) and a strict ``csv.reader`` splits the records, quotes and all. The rows come
 in chunks of ``CHUNK_ROWS``; each chunk's feature cells are parsed by one pass of ``float``
-straight into a float64 block, and its labels become integer codes, so that no Python object
-per cell outlives its chunk. Every problem is a ``ValueError`` naming the file, the line (counted from 1,
+into a float64 block copied into an array sized from the file's line count, and its labels
+become integer codes, so that no Python object per cell outlives its chunk. Every problem is a ``ValueError`` naming the file, the line (counted from 1,
 as a text editor shows it, the line a row starts on) and the column.
 """
 
@@ -81,18 +81,45 @@ def _read(path: Path, file: IO[str], target: str) -> Table:
     features = [j for j in range(len(header)) if j != label_column]
     if not features:
         raise ValueError(f"{path}: besides the target {target!r} there are no feature columns")
-    blocks, code_blocks = [], []
+    # The rows go straight into arrays sized from the line count: one copy of X, never two.
+    capacity = _rows_at_most(path)
+    X, codes = np.empty((capacity, len(features))), np.empty(capacity, np.int64)
+    filled = 0
     index: dict[str, int] = {}  # each distinct label as written → its code
     for chunk in reader.chunks():
         _check_lengths(path, chunk, len(header))
-        blocks.append(_numbers(path, header, features, chunk))
+        n = len(chunk.rows)
+        if filled + n > len(X):  # lines ended by a lone carriage return, which the count misses
+            X, codes = _grown(X, filled + n), _grown(codes, filled + n)
+        X[filled : filled + n] = _numbers(path, header, features, chunk)
         labels = list(map(operator.itemgetter(label_column), chunk.rows))
-        code_blocks.append(_codes(path, target, labels, chunk, index))
-    if not blocks:
+        codes[filled : filled + n] = _codes(path, target, labels, chunk, index)
+        filled += n
+    if not filled:
         raise ValueError(f"{path}: the file has a header but no rows")
-    X = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
-    del blocks  # before the codes are joined: only one copy of X at a time
-    return Table(tuple(header[j] for j in features), X, list(index), np.concatenate(code_blocks))
+    if filled < len(X):  # blank lines or quoted line breaks: keep views, not copies, of the rows read
+        X, codes = X[:filled], codes[:filled]
+    return Table(tuple(header[j] for j in features), X, list(index), codes)
+
+
+def _rows_at_most(path: Path) -> int:
+    """An upper bound on the rows after the header: the lines of the file, less one.
+
+    Lines are counted by their line feeds (so a file whose lines end in a lone carriage return
+    counts as one line; the arrays then grow).
+    """
+    count, last = 0, b"\n"
+    with path.open("rb") as file:
+        while block := file.read(2**20):
+            count, last = count + block.count(b"\n"), block[-1:]
+    return max(count - (last == b"\n"), 0)
+
+
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """A copy of ``array`` with room for at least ``rows`` rows (twice as many as it has, or more)."""
+    bigger = np.empty((max(rows, 2 * len(array)), *array.shape[1:]), array.dtype)
+    bigger[: len(array)] = array
+    return bigger
 
 
 class _Chunk:

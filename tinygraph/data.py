@@ -124,7 +124,8 @@ def load_csv(path: str | Path, target: str) -> Dataset:
     names, classes = _classes(table.labels)
     if len(names) < 2:
         raise ValueError(f"{path}: the target column {target!r} has only one class ({names[0]!r}); need two or more")
-    return Dataset(path.stem, table.X, classes[table.codes], table.feature_names, names)
+    y = np.take(classes, table.codes, out=table.codes)  # in place: the codes are not needed after
+    return Dataset(path.stem, table.X, y, table.feature_names, names)
 
 
 def _classes(labels: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
