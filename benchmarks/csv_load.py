@@ -29,7 +29,10 @@ MEGABYTES = 100
 QUICK_MEGABYTES = 1
 FEATURES = 20
 TARGET = h.Target("≤ 3× np.loadtxt", max_vs_numpy=3.0)
-LOADERS = {"tinygraph": "data.load_csv(path, 'label')", "numpy": "np.loadtxt(path, delimiter=',', skiprows=1)"}
+LOADERS = {
+    "tinygraph": "data.load_csv(path, 'label')",
+    "numpy": "np.loadtxt(path, delimiter=',', skiprows=1)",
+}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,9 +43,10 @@ def run(config: h.Config, megabytes: float | None = None) -> list[h.Row]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "table.csv"
         rows = write_csv(path, megabytes)
-        size = f"{path.stat().st_size / 2**20:.0f} MB" if megabytes >= 10 else f"{path.stat().st_size / 2**10:.0f} KB"
+        size = path.stat().st_size
+        size_text = f"{size / 2**20:.0f} MB" if size >= 10 * 2**20 else f"{size / 2**10:.0f} KB"
         results = {loader: _child(loader, path, clock) for loader in LOADERS}
-    case = f"{size}, {rows:,} × {FEATURES + 1}"
+    case = f"{size_text}, {rows:,} × {FEATURES + 1}"
     times, peaks = {}, {}
     for loader, result in results.items():
         error = result.get("error")
@@ -109,9 +113,11 @@ def child(loader: str, path: str, clock: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.csv_load", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.csv_load",
+                                     description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--mb", type=float, default=MEGABYTES, help=f"size of the file (default {MEGABYTES})")
-    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time (default) or wall")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="process CPU time (default) or wall time")
     parser.add_argument("--child", nargs=3, metavar=("LOADER", "PATH", "CLOCK"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -67,7 +67,8 @@ def test_bad_csv_files_are_named_with_column_and_row(tmp_path, text, message):
     "text, message",
     [
         # a repeated name would silently keep one of the two columns
-        ("height,height,label\n1,2,a\n3,4,b\n", "row 1 \\(the header\\) names column 'height' twice, as columns 1 and 2"),
+        ("height,height,label\n1,2,a\n3,4,b\n",
+         "row 1 \\(the header\\) names column 'height' twice, as columns 1 and 2"),
         ("a, ,b\n1,2,0\n", "row 1 \\(the header\\) leaves column 2 without a name"),
         # a missing label would become a class of its own
         ("a,b\n1,0\n2,nan\n3,1\n", "the target column 'b' has the value 'nan' in row 3; every row needs a label"),
@@ -101,7 +102,8 @@ def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_the_delimiter_is_sniffed(tmp_path, delimiter):
-    text = "\n".join(delimiter.join(row) for row in [["x", "y", "label"], ["1.5", "2", "cat"], ["3", "4e1", "dog"]])
+    rows = [["x", "y", "label"], ["1.5", "2", "cat"], ["3", "4e1", "dog"]]
+    text = "\n".join(delimiter.join(row) for row in rows)
     ds = data.load_csv(write(tmp_path, text + "\n"), "label")
     np.testing.assert_array_equal(ds.X, [[1.5, 2.0], [3.0, 40.0]])
     assert ds.feature_names == ("x", "y") and ds.target_names == ("cat", "dog")

@@ -23,7 +23,9 @@ _NEW_FILE_MODE = 0o666
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "wb", encoding: str | None = None
+) -> Iterator[IO[Any]]:
     """Open a temporary file to be moved over ``path`` once the ``with`` block ends without error.
 
     Parameters

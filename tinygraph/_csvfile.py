@@ -4,8 +4,9 @@ The standard library's csv module does the reading: ``csv.Sniffer`` picks the de
 semicolon or tab) and a strict ``csv.reader`` splits the records, quotes and all. The rows come
 in chunks of ``CHUNK_ROWS``; each chunk's feature cells are parsed by one pass of ``float``
 into a float64 block copied into an array sized from the file's line count, and its labels
-become integer codes, so that no Python object per cell outlives its chunk. Every problem is a ``ValueError`` naming the file, the line (counted from 1,
-as a text editor shows it, the line a row starts on) and the column.
+become integer codes, so that no Python object per cell outlives its chunk. Every problem is
+a ``ValueError`` naming the file, the line (counted from 1, as a text editor shows it, the line
+a row starts on) and the column.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def read(path: Path, target: str) -> Table:
         with path.open(newline="", encoding="utf-8-sig") as file:
             return _read(path, file, target)
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: line {_undecodable_line(path)} is not UTF-8 text ({error.reason})") from None
+        line = _undecodable_line(path)
+        raise ValueError(f"{path}: line {line} is not UTF-8 text ({error.reason})") from None
 
 
 def _read(path: Path, file: IO[str], target: str) -> Table:
@@ -194,7 +196,7 @@ class _Reader:
             yield _Chunk(first_line, records)
 
     def _csv_error(self, first_line: int) -> ValueError:
-        """The csv module stopped somewhere after ``first_line``: read again from there, a record at a time."""
+        """Where the csv module stopped, after ``first_line``: read from there a record at a time."""
         kept: list[str] = []  # the lines of the record being read
 
         def lines(file: IO[str]) -> Iterator[str]:
@@ -273,7 +275,9 @@ def _failing_column(text: str, delimiter: str, limit: int) -> int | None:
 def _check_lengths(path: Path, chunk: _Chunk, width: int) -> None:
     if set(map(len, chunk.rows)) != {width}:
         k = next(k for k, row in enumerate(chunk.rows) if len(row) != width)
-        raise ValueError(f"{path}: row {chunk.line(k)} has {len(chunk.rows[k])} values but the header has {width} columns")
+        raise ValueError(
+            f"{path}: row {chunk.line(k)} has {len(chunk.rows[k])} values but the header has {width} columns"
+        )
 
 
 def _numbers(path: Path, header: list[str], features: list[int], chunk: _Chunk) -> np.ndarray:
@@ -296,8 +300,8 @@ def _numbers(path: Path, header: list[str], features: list[int], chunk: _Chunk) 
         i, k = np.argwhere(~finite)[0]  # the first in reading order
         column = header[features[k]]
         raise ValueError(
-            f"{path}: column {column!r} has the value {_shown(chunk.rows[i][features[k]])} in row {chunk.line(i)}; "
-            "features must be finite"
+            f"{path}: column {column!r} has the value {_shown(chunk.rows[i][features[k]])} "
+            f"in row {chunk.line(i)}; features must be finite"
         )
     return block
 
@@ -310,7 +314,8 @@ def _first_bad_cell(path: Path, header: list[str], features: list[int], chunk: _
             except ValueError:
                 what = "an empty value" if not row[j].strip() else f"the non-numeric value {_shown(row[j])}"
                 return ValueError(
-                    f"{path}: column {header[j]!r} has {what} in row {chunk.line(i)}; feature columns must be numbers"
+                    f"{path}: column {header[j]!r} has {what} in row {chunk.line(i)}; "
+                    "feature columns must be numbers"
                 )
     raise AssertionError("no bad cell")  # pragma: no cover (called only after float() failed)
 

@@ -123,7 +123,9 @@ def load_csv(path: str | Path, target: str) -> Dataset:
     table = _csvfile.read(path, target)
     names, classes = _classes(table.labels)
     if len(names) < 2:
-        raise ValueError(f"{path}: the target column {target!r} has only one class ({names[0]!r}); need two or more")
+        raise ValueError(
+            f"{path}: the target column {target!r} has only one class ({names[0]!r}); need two or more"
+        )
     y = np.take(classes, table.codes, out=table.codes)  # in place: the codes are not needed after
     return Dataset(path.stem, table.X, y, table.feature_names, names)
 
