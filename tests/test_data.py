@@ -120,6 +120,7 @@ def test_chunks_are_joined_and_lines_counted_across_them(tmp_path, monkeypatch):
     ds = data.load_csv(write(tmp_path, "x,y\n" + "\n".join(rows) + "\n"), "y")
     np.testing.assert_array_equal(ds.X[:, 0], np.arange(10.0))
     np.testing.assert_array_equal(ds.y, np.arange(10) % 2)
+    assert ds.X.flags.owndata and ds.X.flags.c_contiguous  # sized from the line count, exactly
     rows[6], rows[7] = "6,0\n", "7,"  # a blank line, then line 10 (in the third chunk) has no label
     with pytest.raises(ValueError, match="has an empty value in row 10"):
         data.load_csv(write(tmp_path, "x,y\n" + "\n".join(rows) + "\n"), "y")
