@@ -52,8 +52,8 @@ def exp(x: Any) -> Tensor:
 
 
 def log(x: Any) -> Tensor:
-    """Natural logarithm, elementwise."""
-    return nodes.Log()(x)
+    """Natural logarithm, elementwise; of a softmax's output, log_softmax of its input (exact)."""
+    return as_tensor(x).log()
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:

@@ -238,6 +238,9 @@ class Tensor:
         return record(ops.Exp(), (self,))
 
     def log(self) -> Tensor:
+        """Natural logarithm; of a softmax's output, computed from its input (``SoftmaxLog``): exact."""
+        if isinstance(self.node, activations.Softmax):
+            return record(activations.SoftmaxLog(self.node.axis), (self, self.node.inputs[0]))
         return record(ops.Log(), (self,))
 
     def sigmoid(self) -> Tensor:

@@ -1,6 +1,6 @@
 """The built-in nodes, one family per module: basic (the operators), linear, activations, losses."""
 
-from tinygraph.nodes.activations import LogSoftmax, Logit, ReLU, Sigmoid, Softmax, Tanh
+from tinygraph.nodes.activations import LogSoftmax, Logit, ReLU, Sigmoid, Softmax, SoftmaxLog, Tanh
 from tinygraph.nodes.basic import (
     Add,
     Div,
@@ -46,6 +46,7 @@ __all__ = [
     "SigmoidBCE",
     "Softmax",
     "SoftmaxCrossEntropy",
+    "SoftmaxLog",
     "Sub",
     "Sum",
     "Tanh",
