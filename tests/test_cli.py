@@ -94,6 +94,14 @@ def test_two_feature_csv_data_also_gets_a_decision_boundary(tmp_path, capsys):
     assert isinstance(model, MLP) and model.sizes == [2, 8, 8, 1] and model.activation == "tanh"
 
 
+def test_without_lr_the_command_trains_with_the_learning_rate_fit_chooses(tmp_path, capsys):
+    csv = two_feature_csv(tmp_path / "ring.csv")
+    argv = ["train", "--data", str(csv), "--target", "where", "--epochs", "2", "--no-progress"]
+    for optimizer, lr in (("adam", "0.01"), ("sgd", "0.1")):
+        assert main([*argv, "--optimizer", optimizer, "--out", str(tmp_path / optimizer)]) == 0
+        assert f"{optimizer}, lr {lr}, batch size 32, 2 epochs" in capsys.readouterr().out
+
+
 def test_lbfgs_full_batch_and_the_l2_penalty_from_the_command_line(tmp_path, capsys):
     argv = ["train", "--optimizer", "lbfgs", "--l2", "0.01", "--epochs", "200", "--no-progress", "--out", str(tmp_path)]
     assert main(argv) == 0

@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-import graphviz
 import numpy as np
 
 import tinygraph as tg
 from tinygraph import data
-from tinygraph.models import MLP, DivergedError, LogisticRegression, Model, SoftmaxRegression
+from tinygraph._checks import count, number
+from tinygraph.draw import GraphvizNotFoundError
+from tinygraph.models import (
+    ACTIVATIONS,
+    MLP,
+    OPTIMIZERS,
+    DivergedError,
+    LogisticRegression,
+    Model,
+    SoftmaxRegression,
+    default_lr,
+)
 
 MODELS = ("logreg", "softmax", "mlp")
-OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
-ACTIVATIONS = ("sigmoid", "relu", "tanh")
 DIAGRAM_FORMATS = (".svg", ".png", ".pdf")
 DEFAULT_OUT = "out"
 
@@ -69,11 +77,12 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="breast_cancer", help="breast_cancer (default), iris, digits or PATH.csv")
     p.add_argument("--target", help="the label column of a CSV file")
     p.add_argument("--epochs", type=_count, default=100, help="passes over the training data (default 100)")
-    p.add_argument("--lr", type=_rate, help="learning rate (default 0.1; 0.01 with adam)")
+    lr = f"learning rate (default {default_lr('sgd'):g}; {default_lr('adam'):g} with adam)"  # fit's default
+    p.add_argument("--lr", type=_rate, help=lr)
     p.add_argument("--batch-size", type=_batch_size, default=32, help="examples per step, or 'full' (default 32)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default sgd")
     p.add_argument("--hidden", type=_widths, default=(16,), help="MLP hidden layer widths, e.g. 16,16 (default 16)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="MLP activation (default sigmoid)")
+    p.add_argument("--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="MLP activation (default sigmoid)")
     p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 penalty strength λ (default 0)")
     p.add_argument("--test-size", type=_fraction, default=0.25, help="held-out fraction (default 0.25)")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights, the shuffling")
@@ -88,7 +97,7 @@ def _draw_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features", type=_count, default=4, help="number of input features (default 4)")
     p.add_argument("--classes", type=_count, default=3, help="classes of softmax and mlp (default 3)")
     p.add_argument("--hidden", type=_widths, default=(8,), help="MLP hidden layer widths (default 8)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="MLP activation (default sigmoid)")
+    p.add_argument("--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="MLP activation (default sigmoid)")
     p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 penalty strength λ (default 0: no penalty node)")
     p.add_argument("--out", help=f"FILE.svg, .png or .pdf (default ./{DEFAULT_OUT}/graph-MODEL.svg)")
     p.set_defaults(run=_draw, seed=0)
@@ -96,12 +105,9 @@ def _draw_arguments(p: argparse.ArgumentParser) -> None:
 
 def _count(text: str) -> int:
     try:
-        value = int(text)
+        return count(int(text), "the value")
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
 
 
 def _number(text: str) -> float:
@@ -114,18 +120,20 @@ def _number(text: str) -> float:
     return value
 
 
-def _rate(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+def _bounded(bound: str) -> Callable[[str], float]:
+    """An argument type: a finite number within ``bound`` ("> 0" or ">= 0"), checked as the API checks it."""
+
+    def parse(text: str) -> float:
+        try:
+            return number(_number(text), "the value", bound)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}") from None
+
+    return parse
 
 
-def _non_negative(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+_rate = _bounded("> 0")
+_non_negative = _bounded(">= 0")
 
 
 def _fraction(text: str) -> float:
@@ -158,13 +166,12 @@ def _train(args: argparse.Namespace) -> int:
     X_train, X_test, y_train, y_test = data.train_test_split(ds.X, ds.y, test_size=args.test_size, seed=args.seed)
     X_train, X_test = data.standardize(X_train, X_test)
     model = _build(kind, ds.X.shape[1], ds.n_classes, args)
-    lr = args.lr if args.lr is not None else (0.01 if args.optimizer == "adam" else 0.1)
-    _describe(ds, model, len(y_train), len(y_test), args, lr)
+    _describe(ds, model, len(y_train), len(y_test), args)
     history = model.fit(
         X_train,
         y_train,
         epochs=args.epochs,
-        lr=lr,
+        lr=args.lr,
         batch_size=args.batch_size,
         optimizer=args.optimizer,
         seed=args.seed,
@@ -197,8 +204,9 @@ def _build(kind: str, n_features: int, n_classes: int, args: argparse.Namespace)
     return MLP((n_features, *args.hidden, outputs), activation=args.activation, l2=args.l2, seed=args.seed)
 
 
-def _describe(ds: data.Dataset, model: Model, n_train: int, n_test: int, args: argparse.Namespace, lr: float) -> None:
+def _describe(ds: data.Dataset, model: Model, n_train: int, n_test: int, args: argparse.Namespace) -> None:
     n, d = ds.X.shape
+    lr = default_lr(args.optimizer) if args.lr is None else args.lr  # what fit uses
     n_params = sum(p.size for p in model.parameters())
     batch = "full batch" if args.batch_size is None else f"batch size {args.batch_size}"
     steps = f"{args.optimizer}, lr {lr:g}, {batch}" if args.optimizer != "lbfgs" else "lbfgs, full batch"
@@ -234,7 +242,7 @@ def _write_diagram(loss: Any, path: Path) -> Path:
     diagram = tg.draw(loss)
     try:
         path.write_bytes(diagram.pipe(format=path.suffix[1:]))
-    except graphviz.ExecutableNotFound:  # tg.draw's error for a missing dot says how to install it
+    except GraphvizNotFoundError:  # raised by the diagram's pipe where `dot` is missing
         source = path.with_suffix(".gv")
         source.write_text(diagram.source, encoding="utf-8")
         print(f"note: Graphviz's dot program was not found, so {source} holds the DOT text instead of {path}; "

@@ -52,8 +52,8 @@ def exp(x: Any) -> Tensor:
 
 
 def log(x: Any) -> Tensor:
-    """Natural logarithm, elementwise."""
-    return nodes.Log()(x)
+    """Natural logarithm, elementwise; of a softmax's output, log_softmax of its input (exact)."""
+    return as_tensor(x).log()
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
@@ -128,3 +128,37 @@ def reshape(x: Any, shape: Any) -> Tensor:
 def transpose(x: Any, axes: Any = None) -> Tensor:
     """x with its axes reversed, or permuted as ``axes`` says."""
     return as_tensor(x).transpose(axes)
+
+
+def l2_penalty(lam: float, *weights: Any) -> Tensor:
+    """The L2 penalty R = (λ/2) Σ_i ‖w_i‖² of the weight tensors (see ``nodes.L2Penalty``).
+
+    Parameters
+    ----------
+    lam : float
+        The strength λ ≥ 0.
+    *weights : Tensor or array_like, any shapes
+        The tensors w_i to penalize (the models pass their weights, not their biases).
+
+    Returns
+    -------
+    Tensor, shape ()
+        R, one node ``L2Penalty`` in the graph whose inputs are the weights.
+
+    Notes
+    -----
+    dR/dw_i = λ w_i: added to the data loss L, every gradient step shrinks the weights by the factor
+    (1 − ηλ) before the data's step, w := w − η (dL/dw + λw) ("weight decay").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tinygraph as tg
+    >>> w = tg.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    >>> r = tg.l2_penalty(0.1, w)
+    >>> r.item()
+    1.25
+    >>> r.backward(); w.grad
+    array([0.3, 0.4])
+    """
+    return nodes.L2Penalty(lam)(*weights)

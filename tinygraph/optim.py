@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from tinygraph._array import xp
+from tinygraph._checks import is_number, number
 from tinygraph.tensor import Tensor
 
 
@@ -53,7 +54,7 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise ValueError(f"parameter {i} must be a Tensor with requires_grad=True, got {p!r}")
-        self.lr = _positive(lr, "lr")
+        self.lr = number(lr, "lr", "> 0")
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
@@ -92,11 +93,10 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not (_is_number(momentum) and 0 <= momentum < 1):
+        if not (is_number(momentum) and 0 <= momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        if not (_is_number(weight_decay) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
-        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+        self.momentum = float(momentum)
+        self.weight_decay = number(weight_decay, "weight_decay", ">= 0")
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
@@ -129,10 +129,10 @@ class Adam(Optimizer):
         self, params: Iterable[Tensor], lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
     ) -> None:
         super().__init__(params, lr)
-        if len(betas) != 2 or not all(_is_number(beta) and 0 <= beta < 1 for beta in betas):
+        if len(betas) != 2 or not all(is_number(beta) and 0 <= beta < 1 for beta in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps = _positive(eps, "eps")
+        self.eps = number(eps, "eps", "> 0")
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         t = state["t"] = state.get("t", 0) + 1
@@ -142,14 +142,3 @@ class Adam(Optimizer):
         v_hat = v / (1 - self.beta2**t)
         return w - self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
-
-def _is_number(value: object) -> bool:
-    """A finite real number (a bool is not one)."""
-    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    return real and bool(np.isfinite(value))
-
-
-def _positive(value: float, what: str) -> float:
-    if not (_is_number(value) and value > 0):
-        raise ValueError(f"{what} must be a finite number > 0, got {value!r}")
-    return float(value)

@@ -2,7 +2,8 @@
 
 A tensor wraps an ndarray. A leaf tensor is one the user made (data or a parameter); every other
 tensor remembers the node that computed it, which is how backward finds its way from the loss to
-the parameters.
+the parameters. ``record`` is how that happens: it calls a node on tensors and records the call
+(``node(x)`` and every operator go through it), so that the nodes themselves need no Tensor.
 """
 
 from __future__ import annotations
@@ -238,6 +239,9 @@ class Tensor:
         return record(ops.Exp(), (self,))
 
     def log(self) -> Tensor:
+        """Natural logarithm; of a softmax's output, computed from its input (``SoftmaxLog``): exact."""
+        if isinstance(self.node, activations.Softmax):
+            return record(activations.SoftmaxLog(self.node.axis), (self, self.node.inputs[0]))
         return record(ops.Log(), (self,))
 
     def sigmoid(self) -> Tensor:

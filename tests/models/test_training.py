@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from tinygraph.models import MLP, DivergedError, LogisticRegression, SoftmaxRegression
+from tinygraph.models import MLP, DivergedError, LogisticRegression, SoftmaxRegression, default_lr
 
 
 def problem(seed: int = 0, n: int = 30, d: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +83,16 @@ def test_every_optimizer_lowers_the_loss(optimizer, breast_cancer):
     assert 1 <= len(history) <= 20
     assert history.loss[-1] < 0.3 * start
     assert model.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("momentum", 0.1), ("adam", 0.01)])
+def test_without_a_learning_rate_fit_uses_0_1_or_0_01_with_adam(optimizer, lr):
+    X, y = problem()
+    default, given = LogisticRegression(3, seed=0), LogisticRegression(3, seed=0)
+    default.fit(X, y, epochs=3, batch_size=8, optimizer=optimizer, progress=False)
+    given.fit(X, y, epochs=3, lr=lr, batch_size=8, optimizer=optimizer, progress=False)
+    np.testing.assert_array_equal(default.w.data, given.w.data)
+    assert default_lr(optimizer) == lr
 
 
 def test_a_batch_larger_than_the_data_is_one_full_batch():

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 import tinygraph as tg
 from tinygraph import nodes
-from tinygraph.models import L2Penalty
 from tinygraph.testing import check_node
 from tinygraph.testing import strategies as tst
 
@@ -28,6 +27,7 @@ class Domain:
     factory: Callable[[], tg.Node]
     inputs: st.SearchStrategy[tuple[Any, ...]]
     wrt: tuple[int, ...] | None = None
+    made_from: dict[int, Callable[[], tg.Node]] | None = None  # the maker of a shown input (cancels)
 
 
 def same_shape(n: int, **bounds: float) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
@@ -66,6 +66,11 @@ def _soft(prediction):
 
 def _sigmoid(z):
     return 1 / (1 + np.exp(-z))
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _after_sigmoid(_soft_targets):
@@ -113,10 +118,12 @@ DOMAINS = [
     Domain("ReLU", nodes.ReLU, same_shape(1, avoid_zero=1e-3)),
     Domain("Softmax", lambda: nodes.Softmax(axis=0), same_shape(1, min_value=-20, max_value=20)),
     Domain("LogSoftmax", nodes.LogSoftmax, same_shape(1, min_value=-20, max_value=20)),
+    Domain("SoftmaxLog", nodes.SoftmaxLog, tst.arrays((2, 3), min_value=-20, max_value=20).map(lambda z: (_softmax(z), z)),
+           made_from={0: nodes.Softmax}),
     # losses: the targets are constants unless they are soft (probabilities), then checked too
     Domain("BCE", nodes.BCE, _labelled(lambda s: tst.probabilities(s, margin=0.05)), wrt=(0,)),
     Domain("BCE soft targets, sum", lambda: nodes.BCE("sum"), _soft(lambda s: tst.probabilities(s, margin=0.05))),
-    Domain("SigmoidBCE", nodes.SigmoidBCE, _after_sigmoid(_soft_targets=False), wrt=(2,)),
+    Domain("SigmoidBCE", nodes.SigmoidBCE, _after_sigmoid(_soft_targets=False), wrt=(2,), made_from={0: nodes.Sigmoid}),
     Domain("SigmoidBCE soft targets, none", lambda: nodes.SigmoidBCE("none"), _after_sigmoid(_soft_targets=True)),
     Domain("BCEWithLogits", nodes.BCEWithLogits, _labelled(lambda s: tst.arrays(s, min_value=-10, max_value=10)), wrt=(0,)),
     Domain("BCEWithLogits soft targets", nodes.BCEWithLogits, _soft(lambda s: tst.arrays(s, min_value=-10, max_value=10))),
@@ -124,21 +131,16 @@ DOMAINS = [
     Domain("SoftmaxCrossEntropy probability rows", lambda: nodes.SoftmaxCrossEntropy("sum"), rows(3, probability_rows)),
     Domain("MSE", nodes.MSE, same_shape(2, **moderate)),
     Domain("MSE none", lambda: nodes.MSE("none"), same_shape(2, **moderate)),
-    # the models' penalty
-    Domain("L2Penalty", lambda: L2Penalty(0.3), each(tst.arrays((2, 3)), tst.arrays((3,)))),
+    # penalty
+    Domain("L2Penalty", lambda: nodes.L2Penalty(0.3), each(tst.arrays((2, 3)), tst.arrays((3,)))),
 ]
 IDS = [d.name for d in DOMAINS]
 
 
 @pytest.mark.parametrize("domain", DOMAINS, ids=IDS)
 def test_every_built_in_node_keeps_the_node_contract(domain):
-    check_node(domain.factory, inputs=domain.inputs, wrt=domain.wrt, max_examples=EXAMPLES)
-
-
-def test_sigmoid_bce_shows_dl_da_of_the_loss_as_a_function_of_a_alone():
-    # a = σ(z) is only shown; moving z_k moves a_k alone, and dL/da_k must be ΔL / Δa_k
-    check_node(nodes.SigmoidBCE, inputs=_after_sigmoid(_soft_targets=False), wrt=(2,),
-               made_from={0: nodes.Sigmoid}, max_examples=EXAMPLES)
+    # a shown input (SigmoidBCE's a = σ(z)) is checked as the loss as a function of a alone, through its maker
+    check_node(domain.factory, inputs=domain.inputs, wrt=domain.wrt, made_from=domain.made_from, max_examples=EXAMPLES)
 
 
 def _moving(arrays, domain):

@@ -7,11 +7,23 @@ whose graph ``tg.draw`` shows), ``predict_proba``, ``predict``, ``score``, ``log
 
 from tinygraph.models.base import Model
 from tinygraph.models.logistic import LogisticRegression
-from tinygraph.models.mlp import MLP
-from tinygraph.models.penalty import L2Penalty
+from tinygraph.models.mlp import ACTIVATIONS, MLP
 from tinygraph.models.softmax import SoftmaxRegression
-from tinygraph.models.training import DivergedError, History
+from tinygraph.models.training import OPTIMIZERS, DivergedError, History, default_lr
+from tinygraph.nodes.penalty import L2Penalty  # the penalty the models add, a node among the nodes
 
 load = Model.load
 
-__all__ = ["MLP", "DivergedError", "History", "L2Penalty", "LogisticRegression", "Model", "SoftmaxRegression", "load"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "OPTIMIZERS",
+    "DivergedError",
+    "History",
+    "L2Penalty",
+    "LogisticRegression",
+    "Model",
+    "SoftmaxRegression",
+    "default_lr",
+    "load",
+]

@@ -1,30 +1,33 @@
-"""What every model shares: the checks on X and y, the penalized loss, prediction, fit, save and load.
+"""What every model shares: the penalized loss, prediction, fit, save and load.
 
 A model is a few parameter tensors and a recipe for the graph from X to the loss. Subclasses write
-the recipe (``_net_input``, ``_activation``, ``_data_loss``) and the label rules; this class turns
-them into the public methods, so every model is used the same way.
+the recipe (``_net_input``, ``_activation``, ``_data_loss``) and their label rule; this class
+checks the data (``tinygraph.models.checks``), builds the recipe inside the model's name scope and
+turns it into the public methods, so every model is used the same way. ``fit`` hands the checked
+arrays to the training loop (``tinygraph.models.training``) and keeps the History it returns.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-import tinygraph as tg
-from tinygraph.models.penalty import L2Penalty
-from tinygraph.tensor import Tensor
-
-if TYPE_CHECKING:
-    from tinygraph.models.training import History
+from tinygraph._checks import number
+from tinygraph.functional import l2_penalty
+from tinygraph.models import training
+from tinygraph.models.checks import check_X, check_y, validation_pair
+from tinygraph.modes import name_scope, no_grad
+from tinygraph.tensor import Tensor, tensor
 
 FORMAT = "tinygraph-model-1"
 
 
 class Model:
-    """Base class of the models. Subclasses set ``params`` (name → Tensor) and ``n_features``.
+    """Base class of the models. Subclasses set ``params`` (name → Tensor), ``n_features`` and ``scope``.
 
     Attributes
     ----------
@@ -32,20 +35,33 @@ class Model:
         The parameters, each a tensor with ``requires_grad=True``, in a fixed order.
     l2 : float
         Strength λ of the penalty (λ/2)‖W‖² on the weights (not the biases).
+    scope : str
+        The name scope of the model's nodes: diagrams draw them in one cluster with this label.
     history : History or None
         What the last ``fit`` recorded.
+
+    Notes
+    -----
+    A subclass writes the recipe: ``_net_input(x)`` (z), ``_activation(z)`` (a) and
+    ``_data_loss(z, y)`` (the mean loss L), which this class builds inside ``scope``; the label
+    rule ``_check_labels(y)``; ``_classes(z)``, the predicted labels from net inputs; and
+    ``_weights()``, the tensors the penalty applies to.
+
+    ``fit`` checks X and y, then gives the arrays to the training loop
+    (``tinygraph.models.training``), which talks to the model through three methods only:
+    ``parameters()``, ``_objective(X, y)`` (net input z and objective J for checked arrays) and
+    ``_classes(z)``.
     """
 
     params: dict[str, Tensor]
     n_features: int
     l2: float
+    scope: str
 
     def __init__(self, *, l2: float = 0.0, seed: int | None = None) -> None:
-        if not (isinstance(l2, (int, float, np.integer, np.floating)) and np.isfinite(l2) and l2 >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
-        self.l2 = float(l2)
+        self.l2 = number(l2, "l2", ">= 0")
         self.seed = seed
-        self.history: History | None = None
+        self.history: training.History | None = None
 
     # ----------------------------------------------------------------- the recipe (subclasses)
     def _net_input(self, x: Tensor) -> Tensor:
@@ -78,11 +94,11 @@ class Model:
 
     def net_input(self, X: Any) -> Tensor:
         """The net input (logits) z: shape (N,) for a binary model, (N, K) for K classes."""
-        return self._net_input(tg.tensor(self._check_X(X), name="x"))
+        return self._in_scope(self._net_input, tensor(self._check_X(X), name="x"))
 
     def forward(self, X: Any) -> Tensor:
         """The activation a: P(y = 1 | x) of shape (N,), or class probabilities of shape (N, K)."""
-        return self._activation(self.net_input(X))
+        return self._in_scope(self._activation, self.net_input(X))
 
     def loss(self, X: Any, y: Any) -> Tensor:
         """The training objective as a scalar tensor: the mean loss L, plus R = (λ/2)‖W‖² when l2 > 0.
@@ -100,12 +116,12 @@ class Model:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """P(y = 1 | x) of shape (N,) for a binary model; class probabilities (N, K) otherwise."""
-        with tg.no_grad():
+        with no_grad():
             return self.forward(X).data
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels, shape (N,), integers, computed from the net input alone."""
-        with tg.no_grad():
+        with no_grad():
             return self._classes(self.net_input(X).data)
 
     def score(self, X: Any, y: Any) -> float:
@@ -116,9 +132,8 @@ class Model:
     def log_loss(self, X: Any, y: Any) -> float:
         """The mean negative log-likelihood (cross-entropy), without the penalty."""
         X, y = self._check_data(X, y)
-        with tg.no_grad():
-            z = self._net_input(tg.tensor(X, name="x"))
-            return self._data_loss(z, tg.tensor(y, name="y")).item()
+        with no_grad():
+            return self._data_graph(X, y)[1].item()
 
     def fit(
         self,
@@ -126,14 +141,14 @@ class Model:
         y: Any,
         *,
         epochs: int = 100,
-        lr: float = 0.1,
+        lr: float | None = None,
         batch_size: int | None = None,
         optimizer: str = "sgd",
         shuffle: bool = True,
         seed: int | None = None,
         progress: bool = True,
         validation: tuple[Any, Any] | None = None,
-    ) -> History:
+    ) -> training.History:
         """Train the parameters on (X, y), one epoch after another, and return the ``History``.
 
         Parameters
@@ -143,8 +158,9 @@ class Model:
             Labels: 0/1 for binary models, class indices in [0, K) otherwise.
         epochs : int
             Passes over the training data (for "lbfgs": the maximum number of iterations).
-        lr : float
-            Learning rate η (not used by "lbfgs").
+        lr : float or None
+            Learning rate η (not used by "lbfgs"); None is 0.1, or 0.01 with "adam"
+            (``tinygraph.models.default_lr``).
         batch_size : int or None
             1: per-example SGD, as in the lecture; n: minibatches of n; None: full-batch gradient descent.
         optimizer : {"sgd", "momentum", "adam", "lbfgs"}
@@ -167,8 +183,8 @@ class Model:
         DivergedError
             When the loss becomes NaN or inf; the parameters are those of the last finite loss.
         """
-        from tinygraph.models import training
-
+        X, y = self._check_data(X, y)
+        val = None if validation is None else self._check_data(*validation_pair(validation), what="validation ")
         self.history = training.fit(
             self,
             X,
@@ -180,46 +196,40 @@ class Model:
             shuffle=shuffle,
             seed=self.seed if seed is None else seed,
             progress=progress,
-            validation=validation,
+            validation=val,
         )
         return self.history
 
     # ----------------------------------------------------------------- the graph
+    def _in_scope(self, step: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
+        """``step(*inputs)``, one step of the subclass's recipe, its nodes in the model's name scope."""
+        with name_scope(self.scope):
+            return step(*inputs)
+
+    def _data_graph(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
+        """Net input z and the mean data loss L for checked arrays X and y."""
+        z = self._in_scope(self._net_input, tensor(X, name="x"))
+        return z, self._in_scope(self._data_loss, z, tensor(y, name="y"))
+
     def _objective(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
-        """Net input z and the objective L (+ R) for checked arrays X and y."""
-        z = self._net_input(tg.tensor(X, name="x"))
-        loss = self._data_loss(z, tg.tensor(y, name="y"))
+        """Net input z and the objective L (+ R) for checked arrays X and y (what the training loop calls)."""
+        z, loss = self._data_graph(X, y)
         if self.l2 > 0:
-            with tg.name_scope("L2 penalty: (λ/2)‖W‖²"):
-                penalty = L2Penalty(self.l2)(*self._weights())
+            with name_scope("L2 penalty: (λ/2)‖W‖²"):
+                penalty = l2_penalty(self.l2, *self._weights())
             loss = loss + penalty
             loss.name = "J"  # the objective J = L + R
         return z, loss
 
     # ----------------------------------------------------------------- checks
     def _check_X(self, X: Any, what: str = "X") -> np.ndarray:
-        X = _float_array(X, what)
-        if X.ndim != 2:
-            raise ValueError(f"{what} must be 2-D (examples × features), got shape {X.shape}")
-        if X.shape[1] != self.n_features:
-            raise ValueError(f"{what} has {X.shape[1]} features but the model expects {self.n_features}")
-        bad = ~np.isfinite(X)
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            raise ValueError(f"{what} contains NaN or inf (first at row {row}, column {col}): clean the data first")
-        return X
+        """X as float64 (N, d) for this model's d; ValueError naming the problem."""
+        return check_X(X, self.n_features, what)
 
     def _check_data(self, X: Any, y: Any, what: str = "") -> tuple[np.ndarray, np.ndarray]:
         """X as float64 (N, d) and y as checked labels (N,); ValueError naming the problem."""
         X = self._check_X(X, what + "X")
-        y = np.asarray(y.data if isinstance(y, Tensor) else y)
-        if y.ndim != 1:
-            raise ValueError(f"{what}y must be 1-D (one label per example), got shape {y.shape}")
-        if len(y) != len(X):
-            raise ValueError(f"{what}X has {len(X)} examples but {what}y has {len(y)} labels")
-        if len(y) == 0:
-            raise ValueError(f"{what}X and {what}y are empty")
-        return X, self._check_labels(y)
+        return X, self._check_labels(check_y(y, len(X), what))
 
     # ----------------------------------------------------------------- save and load
     def save(self, path: str | Path) -> Path:
@@ -234,11 +244,9 @@ class Model:
     @classmethod
     def load(cls, path: str | Path) -> Model:
         """A model rebuilt from a file ``save`` wrote; ``Model.load`` accepts any model class."""
-        from tinygraph import models
-
         header, arrays = _read(Path(path))
-        kind = getattr(models, header["model"], None)
-        if not (isinstance(kind, type) and issubclass(kind, Model)):
+        kind = next((k for k in _model_classes() if k.__name__ == header["model"]), None)
+        if kind is None:
             raise ValueError(f"{path}: unknown model class {header['model']!r}")
         if cls is not Model and kind is not cls:
             raise ValueError(f"{path} holds a {kind.__name__}, not a {cls.__name__}: use {kind.__name__}.load")
@@ -255,11 +263,12 @@ class Model:
         return f"{type(self).__name__}({args})"
 
 
-def _float_array(X: Any, what: str) -> np.ndarray:
-    try:
-        return np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{what} must be numeric: {error}") from None
+def _model_classes(cls: type[Model] = Model) -> Iterator[type[Model]]:
+    """The models tinygraph defines: the subclasses of ``cls`` from the package's own modules."""
+    for sub in cls.__subclasses__():
+        if sub.__module__.startswith("tinygraph."):
+            yield sub
+        yield from _model_classes(sub)
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -275,29 +284,3 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise ValueError(f"{path} is not a tinygraph model file (format {header.get('format')!r})")
     return header, arrays
 
-
-def binary_labels(y: np.ndarray, model: str) -> np.ndarray:
-    """y as float64 0/1 labels, or a ValueError naming the first other value."""
-    y = _float_array(y, "y")
-    bad = (y != 0) & (y != 1)
-    if bad.any():
-        raise ValueError(
-            f"{model} needs labels 0 or 1, found {y[bad][0]:g}: for more classes use SoftmaxRegression or an MLP"
-        )
-    return y
-
-
-def class_labels(y: np.ndarray, n_classes: int, model: str) -> np.ndarray:
-    """y as integer class indices in [0, K), or a ValueError naming the first other value."""
-    y = _float_array(y, "y")
-    bad = (y != np.round(y)) | (y < 0) | (y >= n_classes) | ~np.isfinite(y)
-    if bad.any():
-        raise ValueError(f"{model} needs class labels 0, 1, ..., {n_classes - 1}; found {y[bad][0]:g}")
-    return y.astype(np.int64)
-
-
-def check_count(value: Any, what: str, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``, or a ValueError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)

@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
-import tinygraph as tg
-from tinygraph.models.base import Model, binary_labels, check_count
-from tinygraph.tensor import Tensor
+from tinygraph._checks import count
+from tinygraph.functional import bce, linear, sigmoid
+from tinygraph.models.base import Model
+from tinygraph.models.checks import binary_labels
+from tinygraph.tensor import Tensor, tensor
 
 
 class LogisticRegression(Model):
@@ -55,23 +57,20 @@ class LogisticRegression(Model):
 
     def __init__(self, n_features: int, *, l2: float = 0.0, seed: int | None = None) -> None:
         super().__init__(l2=l2, seed=seed)
-        self.n_features = check_count(n_features, "n_features")
+        self.n_features = count(n_features, "n_features")
         rng = np.random.default_rng(seed)
-        self.w = tg.tensor(rng.normal(0.0, 0.01, self.n_features), requires_grad=True, name="w")
-        self.b = tg.tensor(0.0, requires_grad=True, name="b")
+        self.w = tensor(rng.normal(0.0, 0.01, self.n_features), requires_grad=True, name="w")
+        self.b = tensor(0.0, requires_grad=True, name="b")
         self.params = {"w": self.w, "b": self.b}
 
     def _net_input(self, x: Tensor) -> Tensor:
-        with tg.name_scope(self.scope):
-            return tg.linear(x, self.w, self.b)
+        return linear(x, self.w, self.b)
 
     def _activation(self, z: Tensor) -> Tensor:
-        with tg.name_scope(self.scope):
-            return tg.sigmoid(z)
+        return sigmoid(z)
 
     def _data_loss(self, z: Tensor, y: Tensor) -> Tensor:
-        with tg.name_scope(self.scope):
-            return tg.bce(tg.sigmoid(z), y)
+        return bce(sigmoid(z), y)
 
     def _classes(self, z: np.ndarray) -> np.ndarray:
         return (z > 0).astype(np.int64)

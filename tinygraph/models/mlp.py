@@ -12,11 +12,15 @@ from typing import Any
 
 import numpy as np
 
-import tinygraph as tg
-from tinygraph.models.base import Model, binary_labels, check_count, class_labels
-from tinygraph.tensor import Tensor
+from tinygraph._checks import count
+from tinygraph.functional import bce, linear, relu, sigmoid, softmax, softmax_cross_entropy, tanh
+from tinygraph.models.base import Model
+from tinygraph.models.checks import binary_labels, class_labels
+from tinygraph.modes import name_scope
+from tinygraph.tensor import Tensor, tensor
 
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"sigmoid": tg.sigmoid, "relu": tg.relu, "tanh": tg.tanh}
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"sigmoid": sigmoid, "relu": relu, "tanh": tanh}
+"""The activations f an MLP can put between its layers, by name."""
 
 
 class MLP(Model):
@@ -56,7 +60,7 @@ class MLP(Model):
         seed: int | None = None,
     ) -> None:
         super().__init__(l2=l2, seed=seed)
-        self.sizes = [check_count(n, "every entry of sizes") for n in sizes]
+        self.sizes = [count(n, "every entry of sizes") for n in sizes]
         if len(self.sizes) < 2:
             raise ValueError(f"sizes needs at least the inputs and the outputs, e.g. (4, 16, 3); got {list(sizes)}")
         if activation not in ACTIVATIONS:
@@ -64,6 +68,8 @@ class MLP(Model):
         self.activation = activation
         self.n_features = self.sizes[0]
         self.n_outputs = self.sizes[-1]
+        loss = "sigmoid → NLL" if self.binary else "softmax cross-entropy"
+        self.scope = f"MLP output: logits → {loss}"  # the output layer's; each hidden layer has its own
         self._init_layers(np.random.default_rng(seed))
 
     def _init_layers(self, rng: np.random.Generator) -> None:
@@ -74,9 +80,9 @@ class MLP(Model):
             last_binary = layer == len(pairs) and fan_out == 1
             shape = (fan_in,) if last_binary else (fan_in, fan_out)
             w = rng.normal(0.0, np.sqrt(gain / fan_in), shape)
-            self.weights.append(tg.tensor(w, requires_grad=True, name=f"W{layer}"))
+            self.weights.append(tensor(w, requires_grad=True, name=f"W{layer}"))
             bias = 0.0 if last_binary else np.zeros(fan_out)
-            self.biases.append(tg.tensor(bias, requires_grad=True, name=f"b{layer}"))
+            self.biases.append(tensor(bias, requires_grad=True, name=f"b{layer}"))
         self.params = {}
         for w, b in zip(self.weights, self.biases):
             self.params[w.name], self.params[b.name] = w, b
@@ -89,22 +95,15 @@ class MLP(Model):
         f = ACTIVATIONS[self.activation]
         a = x
         for layer, (w, b) in enumerate(zip(self.weights[:-1], self.biases[:-1]), start=1):
-            with tg.name_scope(f"MLP layer {layer}: net input → {self.activation}"):
-                a = f(tg.linear(a, w, b))
-        with tg.name_scope(self._output_scope()):
-            return tg.linear(a, self.weights[-1], self.biases[-1])
-
-    def _output_scope(self) -> str:
-        loss = "sigmoid → NLL" if self.binary else "softmax cross-entropy"
-        return f"MLP output: logits → {loss}"
+            with name_scope(f"MLP layer {layer}: net input → {self.activation}"):
+                a = f(linear(a, w, b))
+        return linear(a, self.weights[-1], self.biases[-1])
 
     def _activation(self, z: Tensor) -> Tensor:
-        with tg.name_scope(self._output_scope()):
-            return tg.sigmoid(z) if self.binary else tg.softmax(z)
+        return sigmoid(z) if self.binary else softmax(z)
 
     def _data_loss(self, z: Tensor, y: Tensor) -> Tensor:
-        with tg.name_scope(self._output_scope()):
-            return tg.bce(tg.sigmoid(z), y) if self.binary else tg.softmax_cross_entropy(z, y)
+        return bce(sigmoid(z), y) if self.binary else softmax_cross_entropy(z, y)
 
     def _classes(self, z: np.ndarray) -> np.ndarray:
         return (z > 0).astype(np.int64) if self.binary else np.argmax(z, axis=1)

@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
-import tinygraph as tg
-from tinygraph.models.base import Model, check_count, class_labels
-from tinygraph.tensor import Tensor
+from tinygraph._checks import count
+from tinygraph.functional import linear, softmax, softmax_cross_entropy
+from tinygraph.models.base import Model
+from tinygraph.models.checks import class_labels
+from tinygraph.tensor import Tensor, tensor
 
 
 class SoftmaxRegression(Model):
@@ -40,24 +42,21 @@ class SoftmaxRegression(Model):
 
     def __init__(self, n_features: int, n_classes: int, *, l2: float = 0.0, seed: int | None = None) -> None:
         super().__init__(l2=l2, seed=seed)
-        self.n_features = check_count(n_features, "n_features")
-        self.n_classes = check_count(n_classes, "n_classes", minimum=2)
+        self.n_features = count(n_features, "n_features")
+        self.n_classes = count(n_classes, "n_classes", minimum=2)
         rng = np.random.default_rng(seed)
-        self.W = tg.tensor(rng.normal(0.0, 0.01, (self.n_features, self.n_classes)), requires_grad=True, name="W")
-        self.b = tg.tensor(np.zeros(self.n_classes), requires_grad=True, name="b")
+        self.W = tensor(rng.normal(0.0, 0.01, (self.n_features, self.n_classes)), requires_grad=True, name="W")
+        self.b = tensor(np.zeros(self.n_classes), requires_grad=True, name="b")
         self.params = {"W": self.W, "b": self.b}
 
     def _net_input(self, x: Tensor) -> Tensor:
-        with tg.name_scope(self.scope):
-            return tg.linear(x, self.W, self.b)
+        return linear(x, self.W, self.b)
 
     def _activation(self, z: Tensor) -> Tensor:
-        with tg.name_scope(self.scope):
-            return tg.softmax(z)
+        return softmax(z)
 
     def _data_loss(self, z: Tensor, y: Tensor) -> Tensor:
-        with tg.name_scope(self.scope):
-            return tg.softmax_cross_entropy(z, y)
+        return softmax_cross_entropy(z, y)
 
     def _classes(self, z: np.ndarray) -> np.ndarray:
         return np.argmax(z, axis=1)

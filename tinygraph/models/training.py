@@ -3,6 +3,14 @@
 Each step is the lecture's: build the graph from the batch to the loss, ``backward()`` for the
 gradients, let the optimizer move the parameters. After every epoch the loss and accuracy on the
 whole training set (and on the validation set, if given) go into the ``History``.
+
+The loop gets arrays the model has already checked (``Model.fit`` runs the checks of
+``tinygraph.models.checks``) and talks to the model through three methods only:
+
+- ``model.parameters()``: the tensors to train, in a fixed order;
+- ``model._objective(X, y)``: for checked arrays, the net input z and the scalar objective
+  J = L (+ R), a fresh graph ready for ``backward()``;
+- ``model._classes(z)``: the predicted labels from the values of the net input (for the accuracy).
 """
 
 from __future__ import annotations
@@ -14,15 +22,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-import tinygraph as tg
 from tinygraph import optim
-from tinygraph.models.base import check_count
+from tinygraph._checks import count
+from tinygraph.modes import no_grad
 
 if TYPE_CHECKING:
     from tinygraph.models.base import Model
     from tinygraph.tensor import Tensor
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
+"""The optimizers ``fit`` knows, by name."""
+
+
+def default_lr(optimizer: str) -> float:
+    """The learning rate ``fit`` uses when it is given none: 0.01 for Adam, 0.1 for the others."""
+    return 0.01 if optimizer == "adam" else 0.1
 
 
 class DivergedError(FloatingPointError):
@@ -52,41 +66,37 @@ class History:
 
 def fit(
     model: Model,
-    X: Any,
-    y: Any,
+    X: np.ndarray,
+    y: np.ndarray,
     *,
     epochs: int,
-    lr: float,
+    lr: float | None,
     batch_size: int | None,
     optimizer: str,
     shuffle: bool,
     seed: int | None,
     progress: bool,
-    validation: tuple[Any, Any] | None,
+    validation: tuple[np.ndarray, np.ndarray] | None,
 ) -> History:
-    """Train ``model`` on (X, y) and return the History (the options are documented at ``Model.fit``)."""
-    X, y = model._check_data(X, y)
-    val = None if validation is None else model._check_data(*_pair(validation), what="validation ")
-    epochs = check_count(epochs, "epochs")
+    """Train ``model`` on the checked arrays (X, y) and return the History.
+
+    ``Model.fit`` documents the options; X, y and the validation pair are what the model's checks
+    returned. ``lr=None`` is ``default_lr(optimizer)``.
+    """
+    epochs = count(epochs, "epochs")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
     if batch_size is not None:
-        batch_size = check_count(batch_size, "batch_size")
+        batch_size = count(batch_size, "batch_size")
     history = History()
     with tqdm(total=epochs, desc=type(model).__name__, unit="epoch", disable=not progress) as bar:
         if optimizer == "lbfgs":
-            _lbfgs(model, X, y, epochs, history, val, bar)
+            _lbfgs(model, X, y, epochs, history, validation, bar)
         else:
-            steps = _make_optimizer(optimizer, model.parameters(), lr)
+            steps = _make_optimizer(optimizer, model.parameters(), default_lr(optimizer) if lr is None else lr)
             rng = np.random.default_rng(seed) if shuffle else None
-            _descend(model, X, y, epochs, steps, batch_size, rng, history, val, bar)
+            _descend(model, X, y, epochs, steps, batch_size, rng, history, validation, bar)
     return history
-
-
-def _pair(validation: Any) -> tuple[Any, Any]:
-    if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
-        raise ValueError("validation must be a pair (X_val, y_val)")
-    return validation[0], validation[1]
 
 
 def _make_optimizer(name: str, params: list[Tensor], lr: float) -> optim.Optimizer:
@@ -159,7 +169,7 @@ def _record(
 
 def _evaluate(model: Model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """The objective and the accuracy from one forward pass."""
-    with tg.no_grad(), np.errstate(all="ignore"):  # a diverging run is reported, not warned about
+    with no_grad(), np.errstate(all="ignore"):  # a diverging run is reported, not warned about
         z, loss = model._objective(X, y)
         return loss.item(), float(np.mean(model._classes(z.data) == y))
 

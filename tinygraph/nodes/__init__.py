@@ -1,6 +1,6 @@
-"""The built-in nodes, one family per module: basic (the operators), linear, activations, losses."""
+"""The built-in nodes, one family per module: basic (the operators), linear, activations, losses, penalty."""
 
-from tinygraph.nodes.activations import LogSoftmax, Logit, ReLU, Sigmoid, Softmax, Tanh
+from tinygraph.nodes.activations import LogSoftmax, Logit, ReLU, Sigmoid, Softmax, SoftmaxLog, Tanh
 from tinygraph.nodes.basic import (
     Add,
     Div,
@@ -20,6 +20,7 @@ from tinygraph.nodes.basic import (
 )
 from tinygraph.nodes.linear import Linear
 from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, Loss, SigmoidBCE, SoftmaxCrossEntropy
+from tinygraph.nodes.penalty import L2Penalty
 
 __all__ = [
     "BCE",
@@ -29,6 +30,7 @@ __all__ = [
     "Div",
     "Exp",
     "GetItem",
+    "L2Penalty",
     "Linear",
     "Log",
     "Loss",
@@ -46,6 +48,7 @@ __all__ = [
     "SigmoidBCE",
     "Softmax",
     "SoftmaxCrossEntropy",
+    "SoftmaxLog",
     "Sub",
     "Sum",
     "Tanh",

@@ -1,5 +1,7 @@
 """Activation nodes: sigmoid and its inverse the logit, tanh, ReLU, softmax and log-softmax.
 
+Also the log of a softmax's output, computed from the softmax's input (``SoftmaxLog``).
+
 Each is computed in a form that is exact and finite for any finite input: no exp overflows, no
 1 − σ(z) cancels to zero.
 """
@@ -154,4 +156,51 @@ class LogSoftmax(Node):
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """(log a)˙ = ż − Σ_k softmax(z)_k ż_k."""
+        return dz - (xp.exp(self.log_a) * dz).sum(axis=self.axis, keepdims=True)
+
+class SoftmaxLog(Node):
+    """log a for a = softmax(z), computed from z as log_softmax(z): the log of a softmax's output.
+
+    Parameters (of the call)
+    ------------------------
+    a : any shape
+        The output of a Softmax node along ``axis``.
+    z : same shape as a
+        The input that softmax was given.
+
+    Notes
+    -----
+    d log a/da = 1 / a, and through the softmax the product cancels to
+    d log a_k/dz_j = δ_kj − a_j, which needs no division by a. So the node declares the
+    cancellation rule ``cancels = {0: 1}``: the gradient for a is only shown (computed only when a
+    keeps its gradient), and dL/dz = dL/dlog a − softmax(z) · Σ_k dL/dlog a_k goes straight to z.
+    The value is exact where a rounds to 0 and log a to −∞. ``tg.log`` picks this node when its
+    input comes from a Softmax; diagrams draw its box as "Log".
+    """
+
+    title = "Log"
+    cancels = {0: 1}
+    formula = "log a = log softmax(z)"
+    local_derivatives = ("1 / a", "I − softmax(z)")
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, a: ndarray, z: ndarray) -> ndarray:
+        self.a = a
+        self.log_a = _array.log_softmax(z, self.axis)
+        return self.log_a
+
+    def backward(self, grad: ndarray) -> Grads:
+        ga = None
+        if self.needs_grad[0]:  # only shown: the engine asks for it only when a keeps its gradient
+            with xp.errstate(divide="ignore"):  # never propagated, so it may be inf where a is 0
+                ga = grad / self.a
+        gz = grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True) if self.needs_grad[1] else None
+        return ga, gz
+
+    def jvp(self, da: ndarray | None, dz: ndarray | None) -> ndarray:
+        """(log a)˙ = ż − Σ_k softmax(z)_k ż_k; ȧ is ignored: a's path is z's (cancels)."""
+        if dz is None:
+            return xp.zeros_like(self.log_a)
         return dz - (xp.exp(self.log_a) * dz).sum(axis=self.axis, keepdims=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from tinygraph import _array
 from tinygraph._array import ndarray, xp
-from tinygraph._types import Grads
+from tinygraph._types import Axis, Grads
 from tinygraph.node import Node
 
 Tangent = ndarray | None
@@ -228,7 +228,7 @@ class Log(Node):
         return dx / self.x
 
 
-def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
@@ -243,7 +243,7 @@ def _bad_axis(axis: int, ndim: int) -> int:
 class _Reduction(Node):
     """Shared bookkeeping of Sum, Mean and Max: which axes were reduced, and how to undo it."""
 
-    def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
     def _remember(self, x: ndarray) -> tuple[int, ...]:

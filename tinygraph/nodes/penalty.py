@@ -1,4 +1,8 @@
-"""The L2 penalty (λ/2)‖w‖² as one node of the graph, so diagrams show it beside the data loss."""
+"""The L2 penalty (λ/2)‖w‖² as one node of the graph, so diagrams show it beside the data loss.
+
+The models add it to their mean loss when ``l2 > 0``; ``tg.l2_penalty(lam, *weights)`` is its
+functional form.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from tinygraph._types import Grads
 from tinygraph.node import Node
 
 
-
 class L2Penalty(Node):
     """R = (λ/2) Σ_i ‖w_i‖² over the weight tensors it is called on (biases are not penalized).
+
+    Its inputs are the weight tensors w_i, of any shapes; its output R is a scalar.
 
     Parameters
     ----------
@@ -27,6 +32,7 @@ class L2Penalty(Node):
     --------
     >>> import numpy as np
     >>> import tinygraph as tg
+    >>> from tinygraph.nodes import L2Penalty
     >>> w = tg.tensor(np.array([3.0, 4.0]), requires_grad=True)
     >>> r = L2Penalty(0.1)(w)
     >>> r.item()

@@ -1,11 +1,12 @@
-"""L2Penalty: R = (λ/2) Σ‖w‖² and dR/dw = λw, for one or several weight tensors."""
+"""L2Penalty and tg.l2_penalty: R = (λ/2) Σ‖w‖² and dR/dw = λw, for one or several weight tensors."""
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygraph as tg
-from tinygraph.models import L2Penalty
+from tinygraph import models
+from tinygraph.nodes import L2Penalty
 from tinygraph.testing import gradcheck
 from tinygraph.testing import strategies as tst
 
@@ -26,3 +27,18 @@ def test_it_shows_its_formula_and_the_local_derivative_on_each_edge():
     node(tg.tensor(np.ones(2), requires_grad=True), tg.tensor(np.ones((2, 2)), requires_grad=True))
     assert node.formula == "R = (λ/2)‖w‖²"
     assert node.local_derivatives == ("λw", "λw")
+
+
+@given(w=tst.arrays(tst.shapes(1, 2), min_value=-10, max_value=10), lam=st.floats(0, 5))
+def test_the_function_is_one_node_with_the_hand_formula_and_finite_difference_gradients(w, lam):
+    tw = tg.tensor(w, requires_grad=True)
+    r = tg.l2_penalty(lam, tw)
+    assert type(r.node) is L2Penalty and len(r.node.inputs) == 1 and r.node.inputs[0] is tw and r.shape == ()
+    np.testing.assert_allclose(r.item(), lam / 2 * np.sum(w * w), rtol=1e-12, atol=1e-300)
+    r.backward()
+    np.testing.assert_allclose(tw.grad, lam * w, rtol=1e-15)  # dR/dw = λw
+    assert gradcheck(lambda a: tg.l2_penalty(lam, a), [tw])
+
+
+def test_the_models_name_the_same_class():
+    assert models.L2Penalty is L2Penalty
