@@ -42,11 +42,12 @@ def test_a_missing_gradient_is_caught():
         gradcheck(lambda a, b: ForgetsOneInput()(a, b).sum(), [x, y])
 
 
-def test_non_scalar_outputs_are_checked_through_random_projections():
+def test_non_scalar_outputs_are_checked_through_the_jacobian_or_random_projections():
     x = tg.tensor(np.array([[0.5, -1.0], [2.0, 0.3]]), requires_grad=True)
-    assert gradcheck(lambda t: t @ t, [x])
-    with pytest.raises(GradcheckError):
-        gradcheck(lambda t: SquareWithWrongBackward()(t), [x])
+    for jacobian in ("auto", "full", "projections"):
+        assert gradcheck(lambda t: t @ t, [x], jacobian=jacobian)
+        with pytest.raises(GradcheckError, match="full Jacobian" if jacobian != "projections" else "random projection"):
+            gradcheck(lambda t: SquareWithWrongBackward()(t), [x], jacobian=jacobian)
 
 
 def test_only_inputs_that_require_grad_are_checked_and_constants_stay_constant():
