@@ -136,12 +136,12 @@ def check_node(
         suppress_health_check=[*profile.suppress_health_check, HealthCheck.too_slow],
     )
 
-    @chosen
-    @given(inputs)
     def node_contract(arrays: tuple[Any, ...]) -> None:
         checker.check(tuple(_array.as_array(a) for a in arrays))
 
-    node_contract()
+    # hypothesis keys its example database by the test's name: one key per node class
+    node_contract.__name__ = node_contract.__qualname__ = f"check_node_{checker.name}"
+    chosen(given(inputs)(node_contract))()
 
 
 def _default_inputs(node_factory: Callable[[], Node]) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
