@@ -13,7 +13,10 @@ def _lecture_graph(x, w, b, y):
 def test_jacobian_columns_by_jvp_are_its_rows_by_backward():
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
-    fn = lambda t: tg.tanh(tg.linear(x, t))  # noqa: E731  output (4, 2), input w (3, 2)
+
+    def fn(t):  # output (4, 2), input w (3, 2)
+        return tg.tanh(tg.linear(x, t))
+
     columns = []
     for k in np.ndindex(w.shape):
         unit = np.zeros(w.shape)
@@ -49,7 +52,7 @@ def test_inputs_without_a_tangent_and_nodes_no_tangent_reaches_cost_nothing():
             return super().jvp(dx)
 
     x, c = np.array([0.5, 1.0]), np.array([2.0, 3.0])
-    out, t = tg.jvp(lambda a, k: Counted()(a) + Counted()(k), [x, c], [np.ones(2), None])
+    _, t = tg.jvp(lambda a, k: Counted()(a) + Counted()(k), [x, c], [np.ones(2), None])
     np.testing.assert_allclose(t, np.exp(x))
     assert len(calls) == 1  # exp(k) has no tangent: never asked
     with tg.no_grad():  # forward mode records the graph it walks, even here

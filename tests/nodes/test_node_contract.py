@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,14 +84,14 @@ def _after_sigmoid(_soft_targets):
 
 # max's derivative jumps where two elements tie: draw elements at least 1 apart
 distinct = st.permutations(list(range(6))).map(lambda p: np.reshape(np.array(p, float) - 2.5, (2, 3)))
-moderate = dict(min_value=-5, max_value=5)
+moderate = {"min_value": -5, "max_value": 5}
 
 DOMAINS = [
     # basic: the operators
     Domain("Add", nodes.Add, broadcast_pair(**moderate)),
     Domain("Sub", nodes.Sub, broadcast_pair(**moderate)),
     Domain("Mul", nodes.Mul, broadcast_pair(**moderate)),
-    Domain("Div", nodes.Div, broadcast_pair(y=dict(min_value=-3, max_value=3, avoid_zero=0.5), **moderate)),
+    Domain("Div", nodes.Div, broadcast_pair(y={"min_value": -3, "max_value": 3, "avoid_zero": 0.5}, **moderate)),
     Domain("Neg", nodes.Neg, same_shape(1, **moderate)),
     Domain("Pow", nodes.Pow, each(tst.arrays((2, 2), min_value=0.5, max_value=3), tst.arrays((2,), min_value=-2, max_value=2))),
     Domain("MatMul matrix-vector", nodes.MatMul, each(tst.arrays((2, 3)), tst.arrays((3,)))),

@@ -90,9 +90,9 @@ class BCE(Loss):
         return self._reduce(-(y * _array.safe_log(p) + (1 - y) * _array.safe_log(1 - p)))
 
     def backward(self, grad: ndarray) -> Grads:
-        s, p, y = self._scale(grad), self.p, self.y
+        s = self._scale(grad)
         gp = s * self._dl_dp() if self.needs_grad[0] else None
-        gy = -s * (_array.safe_log(p) - _array.safe_log(1 - p)) if self.needs_grad[1] else None
+        gy = s * self._dl_dy() if self.needs_grad[1] else None
         return gp, gy
 
     def _dl_dp(self) -> ndarray:
@@ -101,12 +101,14 @@ class BCE(Loss):
         tiny = xp.finfo(p.dtype).tiny
         return (1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny)
 
+    def _dl_dy(self) -> ndarray:
+        """dl/dy = −(log p − log(1 − p)), the logs floored as in forward."""
+        return -(_array.safe_log(self.p) - _array.safe_log(1 - self.p))
+
     def jvp(self, dp: ndarray | None, dy: ndarray | None) -> ndarray:
         """l̇ = (p − y)/(p(1 − p)) ṗ − (log p − log(1 − p)) ẏ, reduced like the loss."""
-        p, y = self.p, self.y
-        terms = [None if dp is None else self._dl_dp() * dp,
-                 None if dy is None else -(_array.safe_log(p) - _array.safe_log(1 - p)) * dy]
-        return self._reduce(_array.add_tangents(p.shape, *terms))
+        terms = [None if dp is None else self._dl_dp() * dp, None if dy is None else self._dl_dy() * dy]
+        return self._reduce(_array.add_tangents(self.p.shape, *terms))
 
 
 class SigmoidBCE(BCE):

@@ -20,7 +20,8 @@ from tinygraph import _array
 from tinygraph.modes import no_grad
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
-from tinygraph.testing import _local, strategies as tst
+from tinygraph.testing import _local
+from tinygraph.testing import strategies as tst
 from tinygraph.testing.gradcheck import GradcheckError
 
 CHECKS = (
@@ -148,7 +149,10 @@ def _default_inputs(node_factory: Callable[[], Node]) -> st.SearchStrategy[tuple
     """As many float arrays in [−5, 5] as forward has required inputs, all of one shape."""
     parameters = inspect.signature(node_factory().forward).parameters.values()
     count = sum(p.default is p.empty and p.kind is not p.VAR_KEYWORD for p in parameters)
-    arrays = lambda shape: st.tuples(*[tst.arrays(shape, min_value=-5, max_value=5)] * max(count, 1))  # noqa: E731
+
+    def arrays(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
+        return st.tuples(*[tst.arrays(shape, min_value=-5, max_value=5)] * max(count, 1))
+
     return tst.shapes(min_dims=1, max_dims=2, max_side=3).flatmap(arrays)
 
 
