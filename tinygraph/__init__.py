@@ -5,6 +5,7 @@ applies the chain rule over the recorded graph. This module re-exports the publi
 """
 
 from tinygraph.draw import draw
+from tinygraph.forward import jvp
 from tinygraph.functional import (
     bce,
     bce_with_logits,
@@ -45,6 +46,7 @@ __all__ = [
     "detect_anomaly",
     "draw",
     "exp",
+    "jvp",
     "l2_penalty",
     "linear",
     "log",

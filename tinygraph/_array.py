@@ -51,6 +51,20 @@ def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     return len(shape) <= len(target) and all(n == 1 or n == m for n, m in pairs)
 
 
+def add_tangents(shape: tuple[int, ...], *terms: np.ndarray | None) -> np.ndarray:
+    """The sum of the terms that are not None, broadcast to ``shape``: how a jvp combines its inputs' terms.
+
+    Zeros (float64) when every term is None.
+    """
+    present = [t for t in terms if t is not None]
+    if not present:
+        return np.zeros(shape)
+    total = present[0]
+    for t in present[1:]:
+        total = total + t
+    return total if total.shape == shape else np.broadcast_to(total, shape)
+
+
 def all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())
 

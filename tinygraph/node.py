@@ -2,8 +2,9 @@
 
 A subclass writes the math of one slide: ``forward(*arrays)`` computes the output from input
 arrays and saves what the derivative needs; ``backward(grad_output)`` returns one gradient per
-input (the chain rule's local step), ``None`` for an input that needs none. Calling an instance on
-tensors, ``Cube()(x)``, runs forward and records the node in the graph.
+input (the chain rule's local step), ``None`` for an input that needs none. Optionally,
+``jvp(*tangents)`` pushes a direction forward instead (forward mode, ``tg.jvp``). Calling an
+instance on tensors, ``Cube()(x)``, runs forward and records the node in the graph.
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ class Node:
 
     def backward(self, grad_output: _array.ndarray) -> Grads:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_output)")
+
+    def jvp(self, *tangents: _array.ndarray | None) -> _array.ndarray:
+        """Forward mode: the output's tangent J·ṫ for one tangent per input (optional to define).
+
+        Called after forward ran, so it may use what forward saved. Each tangent is an array shaped
+        like its input, or None for no tangent (zero: skip its term, it costs nothing). Returns the
+        tangent of the output, shaped like the output: for a = x³, ȧ = 3x² ẋ. A node whose class
+        declares ``cancels`` ignores the tangents of the shown inputs (their path is the receiver's).
+        """
+        name = type(self).__name__
+        raise NotImplementedError(
+            f"{name} has no jvp, which forward mode (tg.jvp) needs: define jvp(self, *tangents) on {name}, "
+            "returning the output's tangent, the sum over inputs of ∂output/∂input · tangent "
+            "(skip an input whose tangent is None)"
+        )
 
     def __call__(self, *inputs: Any) -> Tensor:
         """Run forward on ``inputs`` (tensors, arrays or numbers) and record the call in the graph.

@@ -42,11 +42,12 @@ def test_a_missing_gradient_is_caught():
         gradcheck(lambda a, b: ForgetsOneInput()(a, b).sum(), [x, y])
 
 
-def test_non_scalar_outputs_are_checked_through_random_projections():
+def test_non_scalar_outputs_are_checked_through_the_jacobian_or_random_projections():
     x = tg.tensor(np.array([[0.5, -1.0], [2.0, 0.3]]), requires_grad=True)
-    assert gradcheck(lambda t: t @ t, [x])
-    with pytest.raises(GradcheckError):
-        gradcheck(lambda t: SquareWithWrongBackward()(t), [x])
+    for jacobian in ("auto", "full", "projections"):
+        assert gradcheck(lambda t: t @ t, [x], jacobian=jacobian)
+        with pytest.raises(GradcheckError, match="full Jacobian" if jacobian != "projections" else "random projection"):
+            gradcheck(lambda t: SquareWithWrongBackward()(t), [x], jacobian=jacobian)
 
 
 def test_only_inputs_that_require_grad_are_checked_and_constants_stay_constant():
@@ -69,3 +70,39 @@ def test_tolerances_are_used():
     x = tg.tensor(np.array([1.0]), requires_grad=True)
     # the wrong derivative 3x vs 2x passes only with a tolerance wide enough to hide it
     assert gradcheck(lambda t: SquareWithWrongBackward()(t).sum(), [x], atol=1.01, rtol=0)
+
+
+class SoftmaxWithOneWrongEntry(tg.Node):
+    """softmax of two logits, whose backward gets ∂a_1/∂z_0 wrong (+ instead of −)."""
+
+    def forward(self, z):
+        self.a = np.exp(z) / np.exp(z).sum()
+        return self.a
+
+    def backward(self, grad):
+        a = self.a
+        jacobian = np.diag(a) - np.outer(a, a)
+        jacobian[1, 0] *= -1
+        return (jacobian.T @ grad,)
+
+
+def test_a_small_non_scalar_output_is_checked_entry_by_entry_naming_the_output_element():
+    z = tg.tensor(np.array([2.0, 0.0]), requires_grad=True)
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(lambda t: SoftmaxWithOneWrongEntry()(t), [z])
+    message = str(caught.value)
+    assert "input 0 of shape (2,), element (0,): analytic 0.1049935854035065, numeric -0.104993585" in message
+    assert message.endswith("compared: full Jacobian, output element (1,) of shape (2,)")
+
+
+def test_a_large_output_is_checked_along_projections_and_the_report_says_so_per_element():
+    x = tg.tensor(np.linspace(-1, 1, 20), requires_grad=True)
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(lambda t: SquareWithWrongBackward()(t), [x])
+    message = str(caught.value)
+    assert "compared: random projection 1 of 2: ⟨v, f⟩ for f of shape (20,)" in message
+    assert "per output element j, ∂f_j/∂x[0] of input 0:" in message
+    assert "  output (0,): analytic -3, numeric -2  <- differs" in message
+    assert "  output (1,): analytic 0, numeric 0\n" in message
+    with pytest.raises(ValueError, match="jacobian must be"):
+        gradcheck(tg.sigmoid, [x], jacobian="some")

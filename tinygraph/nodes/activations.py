@@ -36,6 +36,10 @@ class Sigmoid(Node):
         one_minus_a = _array.sigmoid(self.z, complement=True)
         return (grad * self.a * one_minus_a,)
 
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = a(1 − a) ż."""
+        return self.a * _array.sigmoid(self.z, complement=True) * dz
+
 
 class Logit(Node):
     """The logit (log-odds) z = log(p / (1 − p)), the inverse of the sigmoid.
@@ -60,6 +64,11 @@ class Logit(Node):
         with xp.errstate(divide="ignore"):
             return (grad / (self.p * (1 - self.p)),)
 
+    def jvp(self, dp: ndarray | None) -> ndarray:
+        """ż = ṗ / (p(1 − p))."""
+        with xp.errstate(divide="ignore"):
+            return dp / (self.p * (1 - self.p))
+
 
 class Tanh(Node):
     """a = tanh(z);  da/dz = 1 − a²."""
@@ -74,6 +83,10 @@ class Tanh(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (grad * (1 - self.a**2),)
 
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = (1 − a²) ż."""
+        return (1 - self.a**2) * dz
+
 
 class ReLU(Node):
     """a = max(z, 0);  da/dz = 1 where z > 0, else 0."""
@@ -87,6 +100,10 @@ class ReLU(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad * self.positive,)
+
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = ż where z > 0, else 0."""
+        return dz * self.positive
 
 
 class Softmax(Node):
@@ -111,6 +128,10 @@ class Softmax(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (self.a * (grad - (grad * self.a).sum(axis=self.axis, keepdims=True)),)
 
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """ȧ = (diag(a) − a aᵀ) ż = a ⊙ (ż − Σ_k a_k ż_k)."""
+        return self.a * (dz - (dz * self.a).sum(axis=self.axis, keepdims=True))
+
 
 class LogSoftmax(Node):
     """log a_k = z_k − logsumexp(z) along ``axis``.
@@ -133,6 +154,9 @@ class LogSoftmax(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True),)
 
+    def jvp(self, dz: ndarray | None) -> ndarray:
+        """(log a)˙ = ż − Σ_k softmax(z)_k ż_k."""
+        return dz - (xp.exp(self.log_a) * dz).sum(axis=self.axis, keepdims=True)
 
 class SoftmaxLog(Node):
     """log a for a = softmax(z), computed from z as log_softmax(z): the log of a softmax's output.
@@ -172,4 +196,11 @@ class SoftmaxLog(Node):
         if self.needs_grad[0]:  # only shown: the engine asks for it only when a keeps its gradient
             with xp.errstate(divide="ignore"):  # never propagated, so it may be inf where a is 0
                 ga = grad / self.a
-        return ga, grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True)
+        gz = grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True) if self.needs_grad[1] else None
+        return ga, gz
+
+    def jvp(self, da: ndarray | None, dz: ndarray | None) -> ndarray:
+        """(log a)˙ = ż − Σ_k softmax(z)_k ż_k; ȧ is ignored: a's path is z's (cancels)."""
+        if dz is None:
+            return xp.zeros_like(self.log_a)
+        return dz - (xp.exp(self.log_a) * dz).sum(axis=self.axis, keepdims=True)

@@ -1,7 +1,8 @@
 """The primitive nodes behind the tensor operators: arithmetic, matmul, exp/log, reductions, shapes.
 
 Binary nodes return gradients shaped like the broadcast output; the engine sums them back to each
-input's own shape, so the math here stays the textbook one.
+input's own shape, so the math here stays the textbook one. Each node's ``jvp`` is the same
+derivative pushed forward: for z = x · y, ż = ẋ y + x ẏ (a dot marks a tangent; None is zero).
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ from tinygraph._array import ndarray, xp
 from tinygraph._types import Axis, Grads
 from tinygraph.node import Node
 
+Tangent = ndarray | None
+
+
+def _out_shape(node: Node) -> tuple[int, ...]:
+    """The broadcast shape of a binary node's output, from its inputs' shapes."""
+    return xp.broadcast_shapes(*(t.shape for t in node.inputs))
 
 class Add(Node):
     """z = x + y;  dz/dx = 1, dz/dy = 1."""
@@ -24,7 +31,11 @@ class Add(Node):
         return x + y
 
     def backward(self, grad: ndarray) -> Grads:
-        return grad, grad
+        return (grad if self.needs_grad[0] else None), (grad if self.needs_grad[1] else None)
+
+    def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
+        """ż = ẋ + ẏ."""
+        return _array.add_tangents(_out_shape(self), dx, dy)
 
 
 class Sub(Node):
@@ -37,7 +48,11 @@ class Sub(Node):
         return x - y
 
     def backward(self, grad: ndarray) -> Grads:
-        return grad, -grad
+        return (grad if self.needs_grad[0] else None), (-grad if self.needs_grad[1] else None)
+
+    def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
+        """ż = ẋ − ẏ."""
+        return _array.add_tangents(_out_shape(self), dx, None if dy is None else -dy)
 
 
 class Neg(Node):
@@ -51,6 +66,10 @@ class Neg(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         return (-grad,)
+
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ż = −ẋ."""
+        return -dx
 
 
 class Mul(Node):
@@ -67,6 +86,12 @@ class Mul(Node):
         gx = grad * self.y if self.needs_grad[0] else None
         gy = grad * self.x if self.needs_grad[1] else None
         return gx, gy
+
+    def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
+        """ż = ẋ y + x ẏ."""
+        return _array.add_tangents(
+            _out_shape(self), None if dx is None else dx * self.y, None if dy is None else self.x * dy
+        )
 
 
 class Div(Node):
@@ -85,6 +110,12 @@ class Div(Node):
         gy = -grad * self.z / self.y if self.needs_grad[1] else None
         return gx, gy
 
+    def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
+        """ż = ẋ / y − z ẏ / y."""
+        return _array.add_tangents(
+            self.z.shape, None if dx is None else dx / self.y, None if dy is None else -self.z * dy / self.y
+        )
+
 
 class Pow(Node):
     """z = x ** p;  dz/dx = p · x^(p − 1), dz/dp = z · log x (for x > 0)."""
@@ -101,9 +132,21 @@ class Pow(Node):
         gx = grad * self.p * self.x ** (self.p - 1) if self.needs_grad[0] else None
         gp = None
         if self.needs_grad[1]:
-            positive = self.x > 0
-            gp = grad * xp.where(positive, self.z * xp.log(xp.where(positive, self.x, 1)), 0)
+            gp = grad * self._z_log_x()
         return gx, gp
+
+    def _z_log_x(self) -> ndarray:
+        """dz/dp = z log x where x > 0, and 0 elsewhere (where x^p has no derivative in p)."""
+        positive = self.x > 0
+        return xp.where(positive, self.z * xp.log(xp.where(positive, self.x, 1)), 0).astype(self.z.dtype)
+
+    def jvp(self, dx: Tangent, dp: Tangent) -> ndarray:
+        """ż = p x^(p − 1) ẋ + z log x ṗ."""
+        return _array.add_tangents(
+            self.z.shape,
+            None if dx is None else self.p * self.x ** (self.p - 1) * dx,
+            None if dp is None else self._z_log_x() * dp,
+        )
 
 
 class MatMul(Node):
@@ -124,7 +167,7 @@ class MatMul(Node):
     def backward(self, grad: ndarray) -> Grads:
         x, y = self.x, self.y
         if x.ndim == 1 and y.ndim == 1:
-            return grad * y, grad * x
+            return (grad * y if self.needs_grad[0] else None), (grad * x if self.needs_grad[1] else None)
         # Treat a vector as a one-row (x) or one-column (y) matrix, then drop that axis again.
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
@@ -138,6 +181,15 @@ class MatMul(Node):
             gy = xp.swapaxes(x2, -1, -2) @ g2
             gy = gy[..., 0] if y.ndim == 1 else gy
         return gx, gy
+
+    def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
+        """ż = ẋ @ y + x @ ẏ."""
+        # either product already has the output's shape; with no tangent at all, ż = 0
+        if dx is None and dy is None:
+            return xp.zeros_like(self.x @ self.y)
+        if dy is None:
+            return dx @ self.y
+        return self.x @ dy if dx is None else dx @ self.y + self.x @ dy
 
 
 class Exp(Node):
@@ -153,6 +205,10 @@ class Exp(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (grad * self.a,)
 
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ȧ = a ẋ."""
+        return self.a * dx
+
 
 class Log(Node):
     """a = log x;  da/dx = 1 / x."""
@@ -166,6 +222,10 @@ class Log(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad / self.x,)
+
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ȧ = ẋ / x."""
+        return dx / self.x
 
 
 def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
@@ -208,6 +268,10 @@ class Sum(_Reduction):
     def backward(self, grad: ndarray) -> Grads:
         return (xp.broadcast_to(self._expand(grad), self.shape),)
 
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ṡ = Σ ẋ over the same axes."""
+        return dx.sum(axis=self.axes, keepdims=self.keepdims)
+
 
 class Mean(_Reduction):
     """m = (1/n) Σ x over ``axis``;  dm/dx = 1/n."""
@@ -223,6 +287,10 @@ class Mean(_Reduction):
     def backward(self, grad: ndarray) -> Grads:
         return (xp.broadcast_to(self._expand(grad) / self.count, self.shape),)
 
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ṁ = (1/n) Σ ẋ over the same axes."""
+        return dx.mean(axis=self.axes, keepdims=self.keepdims)
+
 
 class Max(_Reduction):
     """m = max x over ``axis``;  dm/dx = 1 at the maximum (split evenly between ties), else 0."""
@@ -237,8 +305,13 @@ class Max(_Reduction):
         return m if self.keepdims else xp.squeeze(m, axis=axes)
 
     def backward(self, grad: ndarray) -> Grads:
-        ties = self.is_max.sum(axis=self.axes, keepdims=True)
+        ties = self.is_max.sum(axis=self.axes, keepdims=True).astype(grad.dtype)
         return (self.is_max * (self._expand(grad) / ties),)
+
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ṁ = the mean of ẋ over the maxima (ties split evenly, as in backward)."""
+        ties = self.is_max.sum(axis=self.axes, keepdims=self.keepdims).astype(dx.dtype)
+        return (self.is_max * dx).sum(axis=self.axes, keepdims=self.keepdims) / ties
 
 
 class Reshape(Node):
@@ -257,6 +330,10 @@ class Reshape(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (grad.reshape(self.in_shape),)
 
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ẏ = ẋ reshaped."""
+        return dx.reshape(self.shape)
+
 
 class Transpose(Node):
     """y = x with its axes permuted;  dL/dx = dL/dy with the inverse permutation."""
@@ -273,6 +350,10 @@ class Transpose(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad.transpose(self.inverse),)
+
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ẏ = ẋ with the same permutation."""
+        return dx.transpose(self.axes)
 
 
 class GetItem(Node):
@@ -294,3 +375,6 @@ class GetItem(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (_array.scatter_add(self.shape, self.index, grad, self.dtype),)
 
+    def jvp(self, dx: Tangent) -> ndarray:
+        """ẏ = ẋ[index]."""
+        return dx[self.index]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tinygraph import _array
 from tinygraph._array import ndarray, xp
 from tinygraph._types import Grads
 from tinygraph.node import Node
@@ -24,6 +25,7 @@ class Linear(Node):
     dz/dw_j = x_j and dz/db = 1, so with the incoming gradient dL/dz:
     dL/dw = xᵀ · dL/dz, dL/db = Σ_n dL/dz_n, dL/dx = dL/dz · wᵀ.
     The bias gradient is returned unsummed; the engine sums it over the batch.
+    Forward mode: ż = ẋ @ w + x @ ẇ + ḃ.
     """
 
     formula = "z = x @ w + b"
@@ -41,7 +43,15 @@ class Linear(Node):
             gx = xp.multiply.outer(grad, w) if w.ndim == 1 else grad @ w.T
         if self.needs_grad[1]:
             gw = x.T @ grad if x.ndim == 2 else xp.multiply.outer(x, grad)
-        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, grad)
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, (grad if self.needs_grad[2] else None)
+
+    def jvp(self, dx: ndarray | None, dw: ndarray | None, db: ndarray | None = None) -> ndarray:
+        """ż = ẋ @ w + x @ ẇ + ḃ."""
+        x, w = self.x, self.w
+        shape = x.shape[:-1] + w.shape[1:]
+        return _array.add_tangents(shape, None if dx is None else dx @ w, None if dw is None else x @ dw, db)
 
 
 def _check_shapes(x: ndarray, w: ndarray, b: ndarray | None) -> None:

@@ -2,6 +2,7 @@
 
 Each compares a prediction with a target that needs no gradient, checks that the two fit together
 (same shape, targets in range), and reduces the per-example losses by "mean", "sum" or "none".
+Forward mode (``jvp``) reduces the per-example tangents l̇ = dl/dp · ṗ + dl/dy · ẏ the same way.
 """
 
 from __future__ import annotations
@@ -89,11 +90,25 @@ class BCE(Loss):
         return self._reduce(-(y * _array.safe_log(p) + (1 - y) * _array.safe_log(1 - p)))
 
     def backward(self, grad: ndarray) -> Grads:
-        s, p, y = self._scale(grad), self.p, self.y
-        tiny = xp.finfo(p.dtype).tiny
-        gp = s * ((1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny))
-        gy = -s * (_array.safe_log(p) - _array.safe_log(1 - p)) if self.needs_grad[1] else None
+        s = self._scale(grad)
+        gp = s * self._dl_dp() if self.needs_grad[0] else None
+        gy = s * self._dl_dy() if self.needs_grad[1] else None
         return gp, gy
+
+    def _dl_dp(self) -> ndarray:
+        """dl/dp = (1 − y)/(1 − p) − y/p, with p and 1 − p floored at the smallest normal number."""
+        p, y = self.p, self.y
+        tiny = xp.finfo(p.dtype).tiny
+        return (1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny)
+
+    def _dl_dy(self) -> ndarray:
+        """dl/dy = −(log p − log(1 − p)), the logs floored as in forward."""
+        return -(_array.safe_log(self.p) - _array.safe_log(1 - self.p))
+
+    def jvp(self, dp: ndarray | None, dy: ndarray | None) -> ndarray:
+        """l̇ = (p − y)/(p(1 − p)) ṗ − (log p − log(1 − p)) ẏ, reduced like the loss."""
+        terms = [None if dp is None else self._dl_dp() * dp, None if dy is None else self._dl_dy() * dy]
+        return self._reduce(_array.add_tangents(self.p.shape, *terms))
 
 
 class SigmoidBCE(BCE):
@@ -138,7 +153,12 @@ class SigmoidBCE(BCE):
             with xp.errstate(all="ignore"):  # never propagated, so it may overflow to inf
                 ga = s * (xp.where(y == 1, 0, (1 - y) / one_minus_a) - xp.where(y == 0, 0, y / a))
         gy = -s * z if self.needs_grad[1] else None
-        return ga, gy, s * (a - y)
+        return ga, gy, (s * (a - y) if self.needs_grad[2] else None)
+
+    def jvp(self, da: ndarray | None, dy: ndarray | None, dz: ndarray | None) -> ndarray:
+        """l̇ = (a − y) ż − z ẏ, reduced like the loss; ȧ is ignored: a's path is z's (cancels)."""
+        a, y, z = self.a, self.y, self.z
+        return self._reduce(_array.add_tangents(a.shape, None if dz is None else (a - y) * dz, None if dy is None else -z * dy))
 
 
 class BCEWithLogits(Loss):
@@ -164,9 +184,15 @@ class BCEWithLogits(Loss):
 
     def backward(self, grad: ndarray) -> Grads:
         s = self._scale(grad)
-        a = _array.sigmoid(self.z)
+        gz = s * (_array.sigmoid(self.z) - self.y) if self.needs_grad[0] else None
         gy = -s * self.z if self.needs_grad[1] else None
-        return s * (a - self.y), gy
+        return gz, gy
+
+    def jvp(self, dz: ndarray | None, dy: ndarray | None) -> ndarray:
+        """l̇ = (σ(z) − y) ż − z ẏ, reduced like the loss."""
+        z, y = self.z, self.y
+        terms = [None if dz is None else (_array.sigmoid(z) - y) * dz, None if dy is None else -z * dy]
+        return self._reduce(_array.add_tangents(z.shape, *terms))
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -223,7 +249,17 @@ class SoftmaxCrossEntropy(Loss):
         s = s[:, None] if xp.ndim(s) == 1 else s
         soft_targets = self.needs_grad[1] and self.inputs[1].ndim == 2
         gy = -s * self.log_a if soft_targets else None
-        return s * (xp.exp(self.log_a) - self.y), gy
+        gz = s * (xp.exp(self.log_a) - self.y) if self.needs_grad[0] else None
+        return gz, gy
+
+    def jvp(self, dz: ndarray | None, dy: ndarray | None) -> ndarray:
+        """l̇ = Σ_k (a_k − y_k) ż_k − Σ_k log a_k ẏ_k per row (ẏ only for probability rows), reduced."""
+        per_row = xp.zeros(self.log_a.shape[0], self.log_a.dtype)
+        if dz is not None:
+            per_row = per_row + ((xp.exp(self.log_a) - self.y) * dz).sum(axis=1)
+        if dy is not None and xp.ndim(dy) == 2:
+            per_row = per_row - (self.log_a * dy).sum(axis=1)
+        return self._reduce(per_row)
 
 
 class MSE(Loss):
@@ -240,4 +276,9 @@ class MSE(Loss):
 
     def backward(self, grad: ndarray) -> Grads:
         g = 2 * self._scale(grad) * self.diff
-        return g, (-g if self.needs_grad[1] else None)
+        return (g if self.needs_grad[0] else None), (-g if self.needs_grad[1] else None)
+
+    def jvp(self, dpred: ndarray | None, dy: ndarray | None) -> ndarray:
+        """l̇ = 2(ŷ − y)(ẏ̂ − ẏ), reduced like the loss."""
+        moved = _array.add_tangents(self.diff.shape, dpred, None if dy is None else -dy)
+        return self._reduce(2 * self.diff * moved)

@@ -6,7 +6,7 @@ functional form.
 
 from __future__ import annotations
 
-from tinygraph._array import ndarray
+from tinygraph._array import ndarray, xp
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -25,7 +25,8 @@ class L2Penalty(Node):
     -----
     dR/dw = λ w, so gradient descent on L + R shrinks every weight by the factor (1 − η λ) before
     the data's step: w := w − η (Xᵀ(a − y) / N + λ w). With λ = 1 / (C N) the objective
-    mean loss + R is scikit-learn's ½‖w‖² + C Σ loss divided by C N.
+    mean loss + R is scikit-learn's ½‖w‖² + C Σ loss divided by C N. Forward mode:
+    Ṙ = λ Σ_i ⟨w_i, ẇ_i⟩.
 
     Examples
     --------
@@ -51,4 +52,9 @@ class L2Penalty(Node):
         return 0.5 * self.lam * sum((w * w).sum() for w in weights)
 
     def backward(self, grad: ndarray) -> Grads:
-        return tuple(grad * self.lam * w for w in self.weights)
+        return tuple(grad * self.lam * w if need else None for w, need in zip(self.weights, self.needs_grad))
+
+    def jvp(self, *tangents: ndarray | None) -> ndarray:
+        """Ṙ = λ Σ_i ⟨w_i, ẇ_i⟩."""
+        terms = [(w * t).sum() for w, t in zip(self.weights, tangents) if t is not None]
+        return self.lam * sum(terms[1:], terms[0]) if terms else xp.zeros((), self.weights[0].dtype)

@@ -26,18 +26,26 @@ def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: in
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
 
+def floats(min_value: float = -10.0, max_value: float = 10.0, width: int = 64) -> st.SearchStrategy[float]:
+    """Finite floats in [min_value, max_value]: the elements of ``arrays(..., elements=...)``."""
+    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
+
+
 def arrays(
     shape: Any,
     dtype: Any = np.float64,
     min_value: float = -10.0,
     max_value: float = 10.0,
     avoid_zero: float = 0.0,
+    elements: st.SearchStrategy[float] | None = None,
 ) -> st.SearchStrategy[np.ndarray]:
     """Float arrays of ``shape`` (a tuple or a strategy of them) with finite elements in a range.
 
     ``avoid_zero`` keeps every element at least that far from 0 (for 1/x, log, division).
+    ``elements`` replaces the range: ``arrays((3,), elements=floats(-5, 5))``.
     """
-    elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=np.dtype(dtype).itemsize * 8)
+    if elements is None:
+        elements = floats(min_value, max_value, width=np.dtype(dtype).itemsize * 8)
     if avoid_zero > 0:
         elements = elements.filter(lambda v: abs(v) >= avoid_zero)
     return hnp.arrays(dtype, shape, elements=elements)
