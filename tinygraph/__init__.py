@@ -7,7 +7,7 @@ applies the chain rule over the recorded graph. This module re-exports the publi
 # Tensor first: its module imports the operator nodes, which in turn need Tensor.
 from tinygraph.tensor import Tensor, tensor  # isort: skip
 from tinygraph.draw import draw
-from tinygraph.modes import detect_anomaly, name_scope, no_grad
+from tinygraph.modes import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from tinygraph.functional import (
     bce,
     bce_with_logits,
@@ -44,7 +44,9 @@ __all__ = [
     "data",
     "detect_anomaly",
     "draw",
+    "enable_grad",
     "exp",
+    "is_grad_enabled",
     "linear",
     "log",
     "log_softmax",
@@ -59,6 +61,7 @@ __all__ = [
     "optim",
     "relu",
     "reshape",
+    "set_grad_enabled",
     "sigmoid",
     "softmax",
     "softmax_cross_entropy",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from tinygraph import _array
-from tinygraph.modes import mode
+from tinygraph.modes import current_mode
 from tinygraph.tensor import Tensor, as_tensor
 
 
@@ -86,6 +86,7 @@ class Node:
                 f"this {name} instance was already called: a node records one call of the "
                 f"graph, so create a new one for each call, e.g. {name}()(x)"
             )
+        mode = current_mode()  # the calling thread's modes, read once
         tensors = tuple([as_tensor(x) for x in inputs])
         self.inputs = tensors
         self.needs_grad = tuple([t.requires_grad for t in tensors])
