@@ -44,6 +44,13 @@ class Node:
         For each input, its local derivative as a slide writes it (``("a(1 − a)",)``), shown on
         the edges of diagrams; optional, None for an input without one.
 
+    Notes
+    -----
+    In grad mode, the array ``forward`` returns is made read-only once the call returns, since a
+    later backward may use it (a node that returns an input array itself gets a read-only view of
+    it, so a user's leaf stays writable). ``forward`` may fill the arrays it creates in place
+    before returning them, but never change its inputs.
+
     Examples
     --------
     A user-defined node, x³, with its derivative 3x²:
@@ -100,6 +107,12 @@ class Node:
                 raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
         else:
             out = self._forward(tensors)
+        if mode.grad_enabled:  # a later node may save this output for its backward: freeze it
+            for t in tensors:
+                if out is t.data:  # the input itself (an identity node): freeze a view, not the user's array
+                    out = out.view()
+                    break
+            out.setflags(False)  # write=False; passed by position, which costs half as much
         return Tensor._from_node(out, self, mode.grad_enabled and any(self.needs_grad))
 
     def _forward(self, tensors: tuple[Tensor, ...]) -> _array.ndarray:

@@ -36,7 +36,10 @@ class Tensor:
     Attributes
     ----------
     data : ndarray
-        The value.
+        The value. A tensor that a node produced while grad mode was on has a read-only array
+        (a later backward may need it unchanged): writing into it raises NumPy's ValueError
+        "assignment destination is read-only"; take ``t.data.copy()`` to change the values.
+        A leaf's array is yours, and stays writable.
     grad : ndarray or None
         dL/d(this tensor), shaped like ``data``, after ``backward`` (accumulated across calls).
     node : Node or None
@@ -105,7 +108,10 @@ class Tensor:
         return len(self.data)
 
     def numpy(self) -> _array.ndarray:
-        """The value as an ndarray (the same array, not a copy)."""
+        """The value as an ndarray: the same array, not a copy (read-only if a node produced it in grad mode).
+
+        Use ``t.numpy().copy()`` for an array you may change.
+        """
         return self.data
 
     def item(self) -> float:
@@ -115,7 +121,10 @@ class Tensor:
         return self.data.item()
 
     def detach(self) -> Tensor:
-        """The same value as a new leaf that does not require grad: the graph stops here."""
+        """The same value as a new leaf that does not require grad: the graph stops here.
+
+        The leaf shares this tensor's array (read-only if a node produced it): copy it to change it.
+        """
         return Tensor(self.data, name=self.name)
 
     def __repr__(self) -> str:
