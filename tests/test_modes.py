@@ -182,7 +182,8 @@ def test_threads_calling_predict_proba_at_once_never_leave_grad_mode_off():
 
     assert seen == {i: ((len(X),), True) for i in range(4)}
     assert _records()
-    model.fit(X, y, epochs=2, progress=False)  # once: "backward() called on a tensor that does not require grad"
+    # This once failed with "backward() called on a tensor that does not require grad".
+    model.fit(X, y, epochs=2, progress=False)
 
 
 def test_concurrent_fits_give_the_parameters_of_the_same_fits_run_one_after_another():

@@ -81,7 +81,7 @@ _Switch = contextlib.AbstractContextManager[None]
 
 @contextlib.contextmanager
 def _switched(name: str, value: Any) -> Iterator[None]:
-    """Set switch ``name`` of the calling thread or task to ``value`` for a ``with`` block (or a decorated call)."""
+    """Set switch ``name`` of the calling thread or task to ``value`` for a ``with`` block or a call."""
     previous = getattr(_mode.get(), name)
     _set(**{name: value})
     try:
