@@ -97,6 +97,12 @@ def test_enable_grad_and_no_grad_work_as_decorators():
     assert unrecorded() is False and tg.is_grad_enabled()
 
 
+def test_the_mode_view_is_read_only_so_old_style_assignments_fail_loudly():
+    with pytest.raises(AttributeError):
+        tg.modes.mode.grad_enabled = False
+    assert tg.is_grad_enabled()
+
+
 def test_modes_are_exported_under_pytorch_names():
     assert {"no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"} <= set(tg.__all__)
 
