@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph import engine, modes
+from tinygraph import engine
 
 
 def test_backward_on_scalar_seeds_one():
@@ -147,7 +147,7 @@ def test_no_grad_is_restored_after_an_exception():
     with pytest.raises(KeyError):
         with tg.no_grad():
             raise KeyError
-    assert modes.mode.grad_enabled
+    assert tg.is_grad_enabled()
 
 
 def test_detect_anomaly_names_the_first_non_finite_node_in_forward():

@@ -111,3 +111,74 @@ def test_backward_may_return_a_bare_array_for_a_single_input():
     x = tg.tensor(np.ones(2), requires_grad=True)
     Double()(x).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+# ----------------------------------------------------------------------------- read-only outputs
+class Identity(tg.Node):
+    """y = x, returning the very input array."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad):
+        return (grad,)
+
+
+def test_writing_into_a_recorded_output_raises_instead_of_corrupting_the_gradient():
+    z = tg.tensor([0.0, 1.0], requires_grad=True)
+    a = tg.sigmoid(z)
+    L = a.sum()
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
+        a.data[...] = 0.9  # Sigmoid's backward uses a: this once gave z.grad = [0.45, 0.242]
+    with pytest.raises(ValueError, match="output array is read-only"):
+        a.numpy()[:] += 1
+    L.backward()
+    np.testing.assert_allclose(z.grad, [0.25, 0.19661193324148185])
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: x * 2,
+        lambda x: x + 1,
+        lambda x: x.sum(),
+        lambda x: x.reshape(3, 2),
+        lambda x: x[0],
+        lambda x: x.T,
+        lambda x: x.exp(),
+        lambda x: tg.linear(x, tg.tensor(np.ones(3))),
+        lambda x: Identity()(x),
+    ],
+    ids=["mul", "add", "sum", "reshape", "getitem", "transpose", "exp", "linear", "identity"],
+)
+def test_every_output_is_read_only_while_the_leaves_stay_writable(op):
+    w = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    out = op(w)
+    assert not out.data.flags.writeable
+    assert w.data.flags.writeable  # also when the output is a view of the leaf, or the leaf itself
+    out.sum().backward()
+    w.data -= 0.1 * w.grad  # the lecture's update, in place on the leaf
+    w.data[0, 0] = 5.0
+
+
+def test_an_output_that_needs_no_gradient_is_read_only_too_as_a_later_node_may_save_it():
+    a = tg.sigmoid(tg.tensor([0.0, 1.0]))  # data only: no gradient for a itself
+    w = tg.tensor([1.0, 1.0], requires_grad=True)
+    (a * w).sum().backward()  # Mul saved a for dL/dw
+    assert not a.requires_grad and not a.data.flags.writeable
+    np.testing.assert_allclose(w.grad, a.data)
+
+
+def test_under_no_grad_outputs_are_plain_writable_arrays():
+    z = tg.tensor([0.0, 1.0], requires_grad=True)
+    with tg.no_grad():
+        a = tg.sigmoid(z)
+    a.data[0] = 1.0  # nothing was recorded that could use it
+    assert a.data[0] == 1.0
+
+
+def test_a_copy_of_a_recorded_output_is_an_ordinary_array():
+    a = tg.sigmoid(tg.tensor([0.0, 1.0], requires_grad=True))
+    values = a.numpy().copy()
+    values[0] = 1.0
+    assert a.data[0] == 0.5

@@ -28,7 +28,14 @@ from tinygraph.functional import (
     tanh,
     transpose,
 )
-from tinygraph.modes import detect_anomaly, name_scope, no_grad
+from tinygraph.modes import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    name_scope,
+    no_grad,
+    set_grad_enabled,
+)
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor, tensor
 
@@ -45,7 +52,9 @@ __all__ = [
     "data",
     "detect_anomaly",
     "draw",
+    "enable_grad",
     "exp",
+    "is_grad_enabled",
     "jvp",
     "l2_penalty",
     "linear",
@@ -62,6 +71,7 @@ __all__ = [
     "optim",
     "relu",
     "reshape",
+    "set_grad_enabled",
     "sigmoid",
     "softmax",
     "softmax_cross_entropy",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tinygraph import _array
 from tinygraph._array import ndarray
-from tinygraph.modes import mode
+from tinygraph.modes import current_mode
 
 if TYPE_CHECKING:
     from tinygraph.node import Node
@@ -52,6 +52,7 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
     tensor does so when ``retain_grads`` is true or it called ``retain_grad()``. The recorded
     graph is left intact, so a second call adds the same gradients again.
     """
+    mode = current_mode()  # the calling thread's modes, read once
     pending: dict[int, _array.ndarray] = {id(root): grad}  # sent back: the chain rule goes on
     shown: dict[int, _array.ndarray] = {}  # only shown in .grad: see the cancellation rule below
     for tensor in reversed(topological_order(root)):
@@ -98,7 +99,7 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
 
 def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:
     """``node.backward(g)`` as a tuple, checked to hold one gradient per input."""
-    if mode.detect_anomaly:  # report the node by name rather than as a NumPy warning
+    if current_mode().detect_anomaly:  # report the node by name rather than as a NumPy warning
         with _array.xp.errstate(all="ignore"):
             grads = node.backward(g)
     else:

@@ -46,6 +46,13 @@ class Node:
         For each input, its local derivative as a slide writes it (``("a(1 − a)",)``), shown on
         the edges of diagrams; optional, None for an input without one.
 
+    Notes
+    -----
+    In grad mode, the array ``forward`` returns is made read-only once the call returns, since a
+    later backward may use it (a node that returns an input array itself gets a read-only view of
+    it, so a user's leaf stays writable). ``forward`` may fill the arrays it creates in place
+    before returning them, but never change its inputs.
+
     Examples
     --------
     A user-defined node, x³, with its derivative 3x²:

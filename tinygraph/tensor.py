@@ -12,7 +12,7 @@ from typing import Any
 
 from tinygraph import _array, engine
 from tinygraph._types import Axis
-from tinygraph.modes import mode
+from tinygraph.modes import current_mode
 from tinygraph.node import Node
 from tinygraph.nodes import activations, basic as ops
 
@@ -35,7 +35,10 @@ class Tensor:
     Attributes
     ----------
     data : ndarray
-        The value.
+        The value. A tensor that a node produced while grad mode was on has a read-only array
+        (a later backward may need it unchanged): writing into it raises NumPy's ValueError
+        "assignment destination is read-only"; take ``t.data.copy()`` to change the values.
+        A leaf's array is yours, and stays writable.
     grad : ndarray or None
         dL/d(this tensor), shaped like ``data``, after ``backward`` (accumulated across calls).
     node : Node or None
@@ -104,7 +107,10 @@ class Tensor:
         return len(self.data)
 
     def numpy(self) -> _array.ndarray:
-        """The value as an ndarray (the same array, not a copy)."""
+        """The value as an ndarray: the same array, not a copy (read-only if a node produced it in grad mode).
+
+        Use ``t.numpy().copy()`` for an array you may change.
+        """
         return self.data
 
     def item(self) -> float:
@@ -114,7 +120,10 @@ class Tensor:
         return self.data.item()
 
     def detach(self) -> Tensor:
-        """The same value as a new leaf that does not require grad: the graph stops here."""
+        """The same value as a new leaf that does not require grad: the graph stops here.
+
+        The leaf shares this tensor's array (read-only if a node produced it): copy it to change it.
+        """
         return Tensor(self.data, name=self.name)
 
     def __repr__(self) -> str:
@@ -270,7 +279,9 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
     This is what ``node(*inputs)`` does, and what Tensor's operators do: each input becomes a
     tensor (``as_tensor``), the node remembers them and which of them need a gradient, and the
     output is a tensor that remembers the node. It requires a gradient when an input does, unless
-    recording is off (``no_grad``).
+    recording is off (``no_grad``). In grad mode its array is made read-only, as a later backward
+    may use it; a node that returns an input array itself gets a read-only view of it instead, so a
+    user's leaf stays writable.
     """
     # The hot path of every forward pass: lists rather than generators, names only for errors,
     # and hasattr rather than node.__dict__, which would give every node a dict of its own.
@@ -280,6 +291,7 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
             f"this {name} instance was already called: a node records one call of the "
             f"graph, so create a new one for each call, e.g. {name}()(x)"
         )
+    mode = current_mode()  # the calling thread's modes, read once
     tensors = tuple([as_tensor(x) for x in inputs])
     node.inputs = tensors
     node.needs_grad = tuple([t.requires_grad for t in tensors])
@@ -293,6 +305,12 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
             raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
     else:
         out = _forward(node, tensors)
+    if mode.grad_enabled:  # a later node may save this output for its backward: freeze it
+        for t in tensors:
+            if out is t.data:  # the input itself (an identity node): a view, not the user's array
+                out = out.view()
+                break
+        out.setflags(False)  # write=False; passed by position, which costs half as much
     return Tensor._from_node(out, node, mode.grad_enabled and any(node.needs_grad))
 
 
