@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tinygraph import _array, engine
-from tinygraph.modes import mode
+from tinygraph.modes import enable_grad
 from tinygraph.tensor import Tensor
 
 
@@ -69,12 +69,8 @@ def jvp(
         leaf = Tensor(data, requires_grad=True, name=name)  # so the graph records what depends on it
         leaves.append(leaf)
         given[id(leaf)] = t
-    previous = mode.grad_enabled
-    mode.grad_enabled = True  # the graph must be recorded to be walked, even under no_grad
-    try:
+    with enable_grad():  # the graph must be recorded to be walked, even under no_grad
         out = fn(*leaves)
-    finally:
-        mode.grad_enabled = previous
     if not isinstance(out, Tensor):
         raise TypeError(f"jvp: fn must return a Tensor, got {type(out).__name__}")
     return out, push_tangents(out, given)
