@@ -4,7 +4,7 @@ Tensors are ellipses (name, shape, dtype, optionally values, and the gradient dL
 after ``backward``); operations are boxes with their formula; each edge that carries a gradient
 is labelled with the local derivative of that step, so a path from a parameter to the loss reads
 as the chain-rule product. What is drawn (the part of the graph, names, paths, notes) is worked
-out in ``tinygraph._graphview``; this module only styles it, every attribute taken from the small
+out in ``tinygraph.view``; this module only styles it, every attribute taken from the small
 tables below, which the legend explains. Nothing is rendered here: the Digraph is returned, so
 Jupyter displays it and ``.render(...)`` writes SVG, PNG or PDF.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from tinygraph import _graphview as view
+from tinygraph import view
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
