@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:  # benchmarks/ lives beside the package and is not
 
 from benchmarks import _harness as h  # noqa: E402
 from benchmarks import (  # noqa: E402
+    csv_load,
     deep_chain,
     logreg_step,
     node_overhead,
@@ -68,6 +69,22 @@ def test_peak_memory_runs_each_library_in_its_own_process():
     tinygraph = next(row for row in rows if row.library == "tinygraph")
     assert tinygraph.target and tinygraph.met in (True, False)
     assert tinygraph.note.endswith("MB before the first step")
+
+
+def test_csv_load_compares_time_and_memory_with_loadtxt():
+    rows = csv_load.run(QUICK)
+    for case in ("time", "peak memory"):
+        _check_rows([row for row in rows if row.case.endswith(case)], "csv_load")
+    tinygraph = [row for row in rows if row.library == "tinygraph"]
+    assert len(tinygraph) == 2 and all(row.met in (True, False) for row in tinygraph)
+
+
+def test_the_csv_file_written_is_the_table_it_says(tmp_path):
+    path = tmp_path / "table.csv"
+    rows = csv_load.write_csv(path, 0.1)
+    ds = tg.data.load_csv(path, "label")
+    assert ds.X.shape == (rows, csv_load.FEATURES) and ds.target_names == ("0", "1")
+    np.testing.assert_array_equal(np.loadtxt(path, delimiter=",", skiprows=1)[:, :-1], ds.X)
 
 
 def _loss(value: object) -> float:

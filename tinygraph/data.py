@@ -16,13 +16,14 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinygraph import _csvfile
 
 DATASETS = ("breast_cancer", "iris", "digits")
 
@@ -99,74 +100,52 @@ def load_dataset(name: str) -> Dataset:
 def load_csv(path: str | Path, target: str) -> Dataset:
     """A CSV file with a header row: column ``target`` holds the labels, every other column a number.
 
-    The labels may be anything (numbers or words); their distinct values, sorted, become the
-    classes 0, ..., K − 1 (``target_names`` keeps them).
+    The delimiter may be a comma, a semicolon or a tab (``csv.Sniffer`` tells which); fields may
+    be quoted as the csv module writes them. The labels may be anything (numbers or words); their
+    distinct values, sorted, become the classes 0, ..., K − 1 (``target_names`` keeps them).
+    The file is read in chunks by the standard library's csv module, each number column parsed
+    into a NumPy array, so memory stays a small multiple of the array's.
 
     Raises
     ------
     FileNotFoundError
         If there is no such file.
     ValueError
-        For an empty file, a missing target column, a non-numeric, empty or non-finite feature value,
-        rows of the wrong length, or fewer than two classes. The message names the column and row.
+        For an empty file or one that is not UTF-8 text; a header with a repeated or empty name or
+        without the target column; rows of the wrong length; a malformed or oversized field
+        (over ``csv.field_size_limit()``); a non-numeric, empty or non-finite feature value; an
+        empty or NaN label; or fewer than two classes. The message names the file, the column and
+        the row, as the line number a text editor shows (the header is line 1).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    header, rows = _read_rows(path)
-    if target not in header:
-        raise ValueError(f"{path}: no column {target!r}; the columns are {', '.join(header)}")
-    features = [name for name in header if name != target]
-    if not features:
-        raise ValueError(f"{path}: besides the target {target!r} there are no feature columns")
-    if not rows:
-        raise ValueError(f"{path}: the file has a header but no rows")
-    X = np.array([[_number(row[name], name, i, path) for name in features] for i, row in rows])
-    names, y = _classes([row[target] for _, row in rows])
+    table = _csvfile.read(path, target)
+    names, classes = _classes(table.labels)
     if len(names) < 2:
-        raise ValueError(f"{path}: the target column {target!r} has only one class ({names[0]!r}); need two or more")
-    return Dataset(path.stem, X, y, tuple(features), names)
-
-
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header and the rows (with their line numbers) of a CSV file, each row checked for length."""
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = [name.strip() for name in next(reader, [])]
-        if not header:
-            raise ValueError(f"{path} is empty: expected a header row naming the columns")
-        rows = []
-        for line, values in enumerate(reader, start=2):
-            if not values:  # blank line
-                continue
-            if len(values) != len(header):
-                raise ValueError(f"{path}: row {line} has {len(values)} values but the header has {len(header)} columns")
-            rows.append((line, {name: value.strip() for name, value in zip(header, values)}))
-    return header, rows
-
-
-def _number(value: str, column: str, line: int, path: Path) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        what = "an empty value" if value == "" else f"the non-numeric value {value!r}"
-        raise ValueError(f"{path}: column {column!r} has {what} in row {line}; feature columns must be numbers") from None
-    if not np.isfinite(number):
-        raise ValueError(f"{path}: column {column!r} has the value {value!r} in row {line}; features must be finite")
-    return number
+        raise ValueError(
+            f"{path}: the target column {target!r} has only one class ({names[0]!r}); need two or more"
+        )
+    y = np.take(classes, table.codes, out=table.codes)  # in place: the codes are not needed after
+    return Dataset(path.stem, table.X, y, table.feature_names, names)
 
 
 def _classes(labels: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
-    """The distinct labels (sorted as numbers when they all are numbers) and each label's index."""
+    """The classes of the distinct labels, and each label's class index.
+
+    Labels are compared stripped, as numbers when they all are numbers (so "9" and "9.0" are one
+    class), and sorted the same way; a class is named as it is first written.
+    """
+    written = [label.strip() for label in labels]
     try:
-        keys: list[Any] = [float(label) for label in labels]
+        keys: list[Any] = [float(label) for label in written]
     except ValueError:
-        keys = labels
+        keys = written
     distinct = sorted(set(keys))
     index = {key: k for k, key in enumerate(distinct)}
     names: dict[Any, str] = {}
-    for key, label in zip(keys, labels):
-        names.setdefault(key, label)  # a class is named as it is first written
+    for key, label in zip(keys, written):
+        names.setdefault(key, label)
     return tuple(names[key] for key in distinct), np.array([index[key] for key in keys], dtype=np.int64)
 
 
