@@ -2,10 +2,11 @@
 
 Every model has the same methods: ``net_input`` (z), ``forward`` (a), ``loss`` (a scalar tensor
 whose graph ``tg.draw`` shows), ``predict_proba``, ``predict``, ``score``, ``log_loss``, ``fit``,
-``save`` and ``load``.
+``save`` and ``load`` (which raises ``ModelFileError`` for a file it cannot use).
 """
 
 from tinygraph.models.base import Model
+from tinygraph.models.files import ModelFileError
 from tinygraph.models.logistic import LogisticRegression
 from tinygraph.models.mlp import ACTIVATIONS, MLP
 from tinygraph.models.softmax import SoftmaxRegression
@@ -23,6 +24,7 @@ __all__ = [
     "L2Penalty",
     "LogisticRegression",
     "Model",
+    "ModelFileError",
     "SoftmaxRegression",
     "default_lr",
     "load",

@@ -83,3 +83,7 @@ class LogisticRegression(Model):
 
     def _config(self) -> dict[str, Any]:
         return {"n_features": self.n_features, "l2": self.l2}
+
+    @staticmethod
+    def _shapes(n_features: Any, l2: Any) -> dict[str, tuple[int, ...]]:
+        return {"w": (count(n_features, "n_features"),), "b": ()}

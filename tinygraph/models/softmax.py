@@ -69,3 +69,8 @@ class SoftmaxRegression(Model):
 
     def _config(self) -> dict[str, Any]:
         return {"n_features": self.n_features, "n_classes": self.n_classes, "l2": self.l2}
+
+    @staticmethod
+    def _shapes(n_features: Any, n_classes: Any, l2: Any) -> dict[str, tuple[int, ...]]:
+        d, k = count(n_features, "n_features"), count(n_classes, "n_classes", minimum=2)
+        return {"W": (d, k), "b": (k,)}
