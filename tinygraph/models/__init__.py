@@ -10,7 +10,7 @@ from tinygraph.models.files import ModelFileError
 from tinygraph.models.logistic import LogisticRegression
 from tinygraph.models.mlp import ACTIVATIONS, MLP
 from tinygraph.models.softmax import SoftmaxRegression
-from tinygraph.models.training import OPTIMIZERS, DivergedError, History, default_lr
+from tinygraph.models.training import OPTIMIZERS, DivergedError, DivergingWarning, History, default_lr
 from tinygraph.nodes.penalty import L2Penalty  # the penalty the models add, a node among the nodes
 
 load = Model.load
@@ -20,6 +20,7 @@ __all__ = [
     "MLP",
     "OPTIMIZERS",
     "DivergedError",
+    "DivergingWarning",
     "History",
     "L2Penalty",
     "LogisticRegression",

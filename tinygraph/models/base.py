@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygraph._checks import number
+from tinygraph._checks import number, random_seed
 from tinygraph.functional import l2_penalty
 from tinygraph.models import files, training
 from tinygraph.models.checks import check_X, check_y, validation_pair
@@ -60,7 +60,7 @@ class Model:
 
     def __init__(self, *, l2: float = 0.0, seed: int | None = None) -> None:
         self.l2 = number(l2, "l2", ">= 0")
-        self.seed = seed
+        self.seed = random_seed(seed)
         self.history: training.History | None = None
 
     # ----------------------------------------------------------------- the recipe (subclasses)
@@ -182,6 +182,17 @@ class Model:
             For bad data or options, before any training.
         DivergedError
             When the loss becomes NaN or inf; the parameters are those of the last finite loss.
+
+        Warns
+        -----
+        DivergingWarning
+            When the final loss is far above the starting one (more than twice it, and more than 1
+            above): the steps were too large.
+
+        Notes
+        -----
+        However it ends, ``fit`` leaves every parameter's ``.grad`` cleared (None), so a diagram
+        drawn afterwards never shows the last minibatch's gradient as the drawn loss's.
         """
         X, y = self._check_data(X, y)
         val = None if validation is None else self._check_data(*validation_pair(validation), what="validation ")

@@ -71,7 +71,7 @@ class MLP(Model):
         self.n_outputs = self.sizes[-1]
         loss = "sigmoid → NLL" if self.binary else "softmax cross-entropy"
         self.scope = f"MLP output: logits → {loss}"  # the output layer's; each hidden layer has its own
-        self._init_layers(np.random.default_rng(seed))
+        self._init_layers(np.random.default_rng(self.seed))
 
     def _init_layers(self, rng: np.random.Generator) -> None:
         gain = 2.0 if self.activation == "relu" else 1.0

@@ -44,7 +44,7 @@ class SoftmaxRegression(Model):
         super().__init__(l2=l2, seed=seed)
         self.n_features = count(n_features, "n_features")
         self.n_classes = count(n_classes, "n_classes", minimum=2)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(self.seed)
         self.W = tensor(rng.normal(0.0, 0.01, (self.n_features, self.n_classes)), requires_grad=True, name="W")
         self.b = tensor(np.zeros(self.n_classes), requires_grad=True, name="b")
         self.params = {"W": self.W, "b": self.b}
