@@ -185,6 +185,8 @@ def test_without_graphviz_the_dot_text_is_written_instead(tmp_path, capsys, monk
 
 
 # ----------------------------------------------------------------------------- interrupts, mixes, stale files
+KEPT = "nothing of this run was written: {out} holds what it held before"
+
 def test_ctrl_c_during_training_is_one_line_status_130_and_leaves_out_as_it_was(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -215,7 +217,7 @@ def test_ctrl_c_during_training_is_one_line_status_130_and_leaves_out_as_it_was(
     err = stderr.decode()
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     last = err.strip().splitlines()[-1]
-    assert last == f"tinygraph train: interrupted; nothing of this run was written: {out} holds what it held before"
+    assert last == f"tinygraph train: interrupted; {KEPT.format(out=out)}"
     assert "training sgd" in stdout and "wrote" not in stdout
     assert [p.name for p in out.iterdir()] == ["params.npz"]
     assert (out / "params.npz").read_bytes() == b"an earlier run's parameters"
@@ -240,7 +242,7 @@ def test_a_run_stopped_while_writing_leaves_the_earlier_runs_outputs_untouched(t
     monkeypatch.setattr(cli, "_write_diagram", stopped)
     capsys.readouterr()
     assert main([*argv, "--epochs", "7"]) == 130
-    assert capsys.readouterr().err == f"tinygraph train: interrupted; nothing of this run was written: {out} holds what it held before\n"
+    assert capsys.readouterr().err == f"tinygraph train: interrupted; {KEPT.format(out=out)}\n"
     assert contents(out) == before  # no new file, no temporary folder
 
     def failed(*args):
@@ -257,10 +259,11 @@ def test_an_earlier_runs_output_that_this_run_does_not_write_is_removed_and_repo
     out = tmp_path / "run"
     (tmp_path / "run").mkdir()
     (out / "notes.txt").write_text("the user's own file")
-    assert main(["train", "--data", str(csv), "--target", "where", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0
+    options = ["--epochs", "2", "--no-progress", "--out", str(out)]
+    assert main(["train", "--data", str(csv), "--target", "where", *options]) == 0
     assert (out / "boundary.png").exists()
     capsys.readouterr()
-    assert main(["train", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0  # 30 features: no boundary
+    assert main(["train", *options]) == 0  # breast cancer's 30 features: no boundary
     printed = capsys.readouterr().out
     assert f"removed  {out / 'boundary.png'} (left by an earlier run, not by this one)" in printed
     assert sorted(contents(out)) == ["graph.svg", "loss.png", "notes.txt", "params.npz"]
@@ -274,15 +277,17 @@ def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path, caps
     assert main(["train", "--epochs", "2", "--no-progress", "--out", str(blocker / "out")]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""  # nothing was loaded or trained
-    assert captured.err == f"tinygraph train: error: --out {blocker / 'out'} cannot be written: Not a directory\n"
+    unwritable = f"--out {blocker / 'out'} cannot be written: Not a directory"
+    assert captured.err == f"tinygraph train: error: {unwritable}\n"
 
 
 def test_a_diverging_run_warns_in_the_summary_and_prints_no_endless_numbers(tmp_path, capsys):
-    argv = ["train", "--lr", "1e200", "--batch-size", "full", "--epochs", "3", "--no-progress", "--out", str(tmp_path)]
+    argv = ["train", "--lr", "1e200", "--batch-size", "full", "--epochs", "3", "--no-progress"]
+    argv += ["--out", str(tmp_path)]
     assert main(argv) == 0
     printed = capsys.readouterr()
-    assert re.search(r"^warning  the training loss rose from 0\.69\d* to \d\.\d+e\+\d+ with lr=1e\+200: try a smaller lr",
-                     printed.out, re.MULTILINE)
+    rose = r"^warning  the training loss rose from 0\.69\d* to \d\.\d+e\+\d+ with lr=1e\+200: try a smaller"
+    assert re.search(rose, printed.out, re.MULTILINE)
     assert re.search(r"^train\s+accuracy \d\.\d{4}\s+log-loss \d(\.\d+)?e\+\d+$", printed.out, re.MULTILINE)
     assert not re.search(r"\d{12}", printed.out)  # before, log-loss was a 200-digit number
     assert printed.err == ""
@@ -294,8 +299,8 @@ def test_a_negative_seed_is_a_usage_error(capsys):
 
 
 @pytest.mark.needs_dot
-def test_the_written_graph_shows_the_gradient_of_the_drawn_loss_at_the_final_parameters(tmp_path, monkeypatch):
-    """Before, graph.svg showed the drawn loss's gradient plus the last minibatch's (∂L/∂b 0.0856, true 0.000135)."""
+def test_the_written_graph_shows_the_drawn_losss_gradient_at_the_final_parameters(tmp_path, monkeypatch):
+    """Before, graph.svg showed it plus the last minibatch's gradient (∂L/∂b 0.0856, not 0.000135)."""
     drawn = {}
     draw = tg.draw
 

@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except KeyboardInterrupt as interrupt:
-        print(f"tinygraph {args.command}: interrupted" + (f"; {interrupt}" if str(interrupt) else ""), file=sys.stderr)
+        note = f"; {interrupt}" if str(interrupt) else ""
+        print(f"tinygraph {args.command}: interrupted{note}", file=sys.stderr)
         return INTERRUPTED
     except (ValueError, OSError, ImportError, DivergedError) as error:
         print(f"tinygraph {args.command}: error: {error}", file=sys.stderr)
@@ -109,7 +110,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="MLP activation (default sigmoid)")
     p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 penalty strength λ (default 0)")
     p.add_argument("--test-size", type=_fraction, default=0.25, help="held-out fraction (default 0.25)")
-    p.add_argument("--seed", type=_seed, default=0, help="seeds the split, the initial weights, the shuffling")
+    seeds = "seeds the split, the initial weights, the shuffling"
+    p.add_argument("--seed", type=_seed, default=0, help=seeds)
     p.add_argument("--out", default=DEFAULT_OUT, help=f"directory for the pictures and parameters (default ./{DEFAULT_OUT})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_train)
@@ -194,11 +196,13 @@ def _train(args: argparse.Namespace) -> int:
         try:
             names = _train_and_write(args, folder)
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"nothing of this run was written: {out} holds what it held before") from None
+            kept = f"nothing of this run was written: {out} holds what it held before"
+            raise KeyboardInterrupt(kept) from None
         written, removed = _move_in(folder, out, names)
     print(f"{'wrote':<9}{'  '.join(str(path) for path in written)}")
     if removed:
-        print(f"{'removed':<9}{'  '.join(str(path) for path in removed)} (left by an earlier run, not by this one)")
+        paths = "  ".join(str(path) for path in removed)
+        print(f"{'removed':<9}{paths} (left by an earlier run, not by this one)")
     return 0
 
 
@@ -316,7 +320,7 @@ def _staging(out: Path) -> Iterator[Path]:
 
 
 def _move_in(folder: Path, out: Path, names: list[str]) -> tuple[list[Path], list[Path]]:
-    """Move the files ``names`` from ``folder`` into ``out``; remove the outputs of an earlier run not among them.
+    """Move the files ``names`` from ``folder`` into ``out``; remove earlier runs' outputs not among them.
 
     Each file's content is flushed to disk first and each move is one ``os.replace``, with
     Ctrl-C held back until all are done; returns (the files now in ``out``, those removed).
@@ -350,7 +354,7 @@ def _interrupts_held_back(note: str) -> Iterator[None]:
 
 
 def _write_diagram(model: Model, loss: Any, path: Path) -> Path:
-    """The diagram of ``loss``'s graph as ``path`` (its suffix picks the format); without Graphviz, the DOT text.
+    """The diagram of ``loss``'s graph as ``path`` (its suffix picks the format), or without Graphviz the DOT.
 
     The parameters' gradients are cleared first, so the numbers drawn are those of ``loss`` alone.
     """

@@ -98,7 +98,7 @@ GOOD = {"w": np.zeros(3), "b": np.zeros(())}
         (header(n_features=3, l2=-1.0), GOOD, "does not build a LogisticRegression: l2 must be"),
         (header(), {"w": np.zeros(3)}, "missing 'b'"),
         (header(), {**GOOD, "v": np.zeros(2)}, "unexpected 'v'"),
-        (header(), {"w": np.zeros(4), "b": np.zeros(())}, "parameter 'w' has shape (4,), but the header implies (3,)"),
+        (header(), {"w": np.zeros(4), "b": np.zeros(())}, "'w' has shape (4,), but the header implies (3,)"),
         (header(), {"w": np.zeros((3, 1)), "b": np.zeros(())}, "has shape (3, 1)"),
         (header(), {"w": np.zeros(3, np.float32), "b": np.zeros(())}, "has dtype float32, expected float64"),
         (header(), {"w": np.zeros(3, np.int64), "b": np.zeros(())}, "has dtype int64"),
@@ -109,7 +109,9 @@ GOOD = {"w": np.zeros(3), "b": np.zeros(())}
          "activation must be one of"),
     ],
 )
-def test_every_malformed_header_or_array_is_one_model_file_error_naming_the_file(head, arrays, problem, tmp_path):
+def test_every_malformed_header_or_array_is_one_model_file_error_naming_the_file(
+    head, arrays, problem, tmp_path
+):
     path = write(tmp_path / "bad.npz", head, **arrays)
     with pytest.raises(ModelFileError) as error:
         Model.load(path)
@@ -243,7 +245,7 @@ while True:
 
 
 def test_a_kill_in_the_middle_of_saving_over_a_large_file_leaves_a_loadable_one(tmp_path):
-    """SIGKILL a process that saves a 16 MB model over and over; before, the file was unloadable every time."""
+    """SIGKILL a process saving a 16 MB model over and over; before, the file was unloadable every time."""
     repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
     path = tmp_path / "model.npz"

@@ -275,7 +275,8 @@ class Model:
         try:
             model = kind(**config)
         except (TypeError, ValueError) as error:
-            raise files.ModelFileError(path, f"the header's config does not build a {name}: {error}") from None
+            problem = f"the header's config does not build a {name}: {error}"
+            raise files.ModelFileError(path, problem) from None
         for key, p in model.params.items():
             p.data = arrays[key]
         return model
@@ -288,7 +289,7 @@ class Model:
             raise ValueError(f"holds a {kind.__name__}, not a {cls.__name__}: use {kind.__name__}.load")
         keys = list(inspect.signature(kind._shapes).parameters)
         if sorted(config) != sorted(keys):
-            raise ValueError(f"the header's config has the keys {sorted(config)}, a {name}'s are {sorted(keys)}")
+            raise ValueError(f"the header's config has the keys {sorted(config)}, a {name}'s {sorted(keys)}")
         return kind._shapes(**config)
 
     @staticmethod

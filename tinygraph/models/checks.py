@@ -25,7 +25,7 @@ def float_array(X: Any, what: str) -> np.ndarray:
             return X.astype(np.float64, copy=False)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{what} must be numeric: {error}") from None
-    raise ValueError(f"{what} holds complex numbers, but the models need real ones (take .real or abs() first)")
+    raise ValueError(f"{what} holds complex numbers, but the models need real ones (take .real or abs())")
 
 
 def check_X(X: Any, n_features: int, what: str = "X") -> np.ndarray:

@@ -128,7 +128,7 @@ class MLP(Model):
 
 
 def _layer_shapes(sizes: list[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """(shape of W⁽ˡ⁾, shape of b⁽ˡ⁾) for each layer; a last layer with one output is a vector w and a scalar b."""
+    """(shape of W⁽ˡ⁾, shape of b⁽ˡ⁾) per layer; a last layer with one output is a vector w, a scalar b."""
     pairs = list(pairwise(sizes))
     last = len(pairs) - 1
     return [
