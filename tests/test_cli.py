@@ -1,16 +1,21 @@
 """The `tinygraph` command: what `train` prints and writes, `draw`, and one-line errors for user mistakes."""
 
+import html
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tinygraph import data
+import tinygraph as tg
+from tinygraph import cli, data
 from tinygraph.cli import main
 from tinygraph.models import MLP, Model
 
@@ -177,3 +182,144 @@ def test_without_graphviz_the_dot_text_is_written_instead(tmp_path, capsys, monk
     assert captured.out == f"wrote {tmp_path / 'graph.gv'}\n"
     assert "apt-get install graphviz" in captured.err and captured.err.count("\n") == 1
     assert (tmp_path / "graph.gv").read_text().startswith("digraph")
+
+
+# ----------------------------------------------------------------------------- interrupts, mixes, stale files
+KEPT = "nothing of this run was written: {out} holds what it held before"
+
+def test_ctrl_c_during_training_is_one_line_status_130_and_leaves_out_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "params.npz").write_bytes(b"an earlier run's parameters")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "tinygraph", "train", "--epochs", "1000000", "--out", str(out)]
+    child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stderr = bytearray()
+
+    def read_stderr():
+        while byte := child.stderr.read(1):
+            stderr.extend(byte)
+
+    reader = threading.Thread(target=read_stderr)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while b"loss=" not in stderr and time.monotonic() < deadline:  # the first progress shown
+        time.sleep(0.05)
+    if b"loss=" not in stderr:
+        child.kill()
+    assert b"loss=" in stderr, stderr.decode()
+    child.send_signal(signal.SIGINT)
+    stdout = child.stdout.read().decode()
+    assert child.wait(timeout=30) == 130
+    reader.join()
+    child.stdout.close()
+    child.stderr.close()
+    err = stderr.decode()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    last = err.strip().splitlines()[-1]
+    assert last == f"tinygraph train: interrupted; {KEPT.format(out=out)}"
+    assert "training sgd" in stdout and "wrote" not in stdout
+    assert [p.name for p in out.iterdir()] == ["params.npz"]
+    assert (out / "params.npz").read_bytes() == b"an earlier run's parameters"
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_run_stopped_while_writing_leaves_the_earlier_runs_outputs_untouched(tmp_path, capsys, monkeypatch):
+    """Before, a Ctrl-C right after params.npz left the new parameters beside the old pictures."""
+    csv = two_feature_csv(tmp_path / "ring.csv")
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(csv), "--target", "where", "--no-progress", "--out", str(out)]
+    assert main([*argv, "--epochs", "3"]) == 0
+    before = contents(out)
+    assert sorted(before) == ["boundary.png", "graph.svg", "loss.png", "params.npz"]
+
+    def stopped(*args):
+        raise KeyboardInterrupt  # after params.npz, loss.png and boundary.png are written
+
+    monkeypatch.setattr(cli, "_write_diagram", stopped)
+    capsys.readouterr()
+    assert main([*argv, "--epochs", "7"]) == 130
+    assert capsys.readouterr().err == f"tinygraph train: interrupted; {KEPT.format(out=out)}\n"
+    assert contents(out) == before  # no new file, no temporary folder
+
+    def failed(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "_write_diagram", failed)
+    assert main([*argv, "--epochs", "7"]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert contents(out) == before
+
+
+def test_an_earlier_runs_output_that_this_run_does_not_write_is_removed_and_reported(tmp_path, capsys):
+    csv = two_feature_csv(tmp_path / "ring.csv")
+    out = tmp_path / "run"
+    (tmp_path / "run").mkdir()
+    (out / "notes.txt").write_text("the user's own file")
+    options = ["--epochs", "2", "--no-progress", "--out", str(out)]
+    assert main(["train", "--data", str(csv), "--target", "where", *options]) == 0
+    assert (out / "boundary.png").exists()
+    capsys.readouterr()
+    assert main(["train", *options]) == 0  # breast cancer's 30 features: no boundary
+    printed = capsys.readouterr().out
+    assert f"removed  {out / 'boundary.png'} (left by an earlier run, not by this one)" in printed
+    assert sorted(contents(out)) == ["graph.svg", "loss.png", "notes.txt", "params.npz"]
+    assert Model.load(out / "params.npz").n_features == 30
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path, capsys):
+    """Root ignores permissions, so the unwritable --out is a path through a regular file."""
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a regular file")
+    assert main(["train", "--epochs", "2", "--no-progress", "--out", str(blocker / "out")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing was loaded or trained
+    unwritable = f"--out {blocker / 'out'} cannot be written: Not a directory"
+    assert captured.err == f"tinygraph train: error: {unwritable}\n"
+
+
+def test_a_diverging_run_warns_in_the_summary_and_prints_no_endless_numbers(tmp_path, capsys):
+    argv = ["train", "--lr", "1e200", "--batch-size", "full", "--epochs", "3", "--no-progress"]
+    argv += ["--out", str(tmp_path)]
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    rose = r"^warning  the training loss rose from 0\.69\d* to \d\.\d+e\+\d+ with lr=1e\+200: try a smaller"
+    assert re.search(rose, printed.out, re.MULTILINE)
+    assert re.search(r"^train\s+accuracy \d\.\d{4}\s+log-loss \d(\.\d+)?e\+\d+$", printed.out, re.MULTILINE)
+    assert not re.search(r"\d{12}", printed.out)  # before, log-loss was a 200-digit number
+    assert printed.err == ""
+
+
+def test_a_negative_seed_is_a_usage_error(capsys):
+    assert main(["train", "--seed", "-1"]) == 2
+    assert "expected a whole number >= 0, got '-1'" in capsys.readouterr().err
+
+
+@pytest.mark.needs_dot
+def test_the_written_graph_shows_the_drawn_losss_gradient_at_the_final_parameters(tmp_path, monkeypatch):
+    """Before, graph.svg showed it plus the last minibatch's gradient (∂L/∂b 0.0856, not 0.000135)."""
+    drawn = {}
+    draw = tg.draw
+
+    def recording(root, **options):
+        drawn.update({name: p.grad.copy() for name, p in built["model"].params.items()})
+        return draw(root, **options)
+
+    built = {}
+    build = cli._build
+    monkeypatch.setattr(cli, "_build", lambda *args: built.setdefault("model", build(*args)))
+    monkeypatch.setattr(tg, "draw", recording)
+    assert main(["train", "--epochs", "20", "--no-progress", "--out", str(tmp_path)]) == 0
+    ds = data.load("breast_cancer")
+    X_train, X_test, y_train, _ = data.train_test_split(ds.X, ds.y, seed=0)
+    X_train = data.standardize(X_train, X_test)[0]
+    fresh = Model.load(tmp_path / "params.npz")
+    fresh.loss(X_train, y_train).backward()
+    for name, p in fresh.params.items():
+        np.testing.assert_allclose(drawn[name], p.grad, rtol=0, atol=1e-12)
+    svg = html.unescape((tmp_path / "graph.svg").read_text())
+    assert re.search(r"∂L/∂b = ([^<]+)<", svg).group(1) == f"{fresh.b.grad.item():.3g}"
+    assert re.search(r"‖∂L/∂w‖ = ([^<]+)<", svg).group(1) == f"{np.linalg.norm(fresh.w.grad):.3g}"

@@ -37,6 +37,11 @@ def number(value: Any, what: str, bound: str) -> float:
     return float(value)
 
 
+def random_seed(value: Any, what: str = "seed") -> int | None:
+    """``value`` as a seed for NumPy's generator: None, or an int >= 0, else a ValueError naming ``what``."""
+    return None if value is None else count(value, what, minimum=0)
+
+
 def count(value: Any, what: str, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum`` (a bool or a float is not one), or a ValueError naming ``what``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:

@@ -3,14 +3,29 @@
 ``tinygraph train`` with no options trains logistic regression on the breast cancer data in a few
 seconds and writes its pictures into ``./out``. Everything here goes through the public API
 (``tinygraph.data``, ``tinygraph.models``, ``tinygraph.plots``, ``tg.draw``); a user's mistake
-ends with one line on stderr and a non-zero exit status, never a traceback.
+ends with one line on stderr and a non-zero exit status, never a traceback, and Ctrl-C with one
+line and status 130.
+
+A run's outputs never mix with an earlier run's: ``--out`` is checked by creating a private
+directory in it before anything is trained, the outputs are written there, and only once all
+are written are they moved into ``--out`` together (Ctrl-C waits for the moves). An output of
+an earlier run that this run does not write (``boundary.png`` after a run on two features) is
+removed at that moment, and the command says so: it would otherwise sit beside the new
+parameters looking like their picture.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,6 +33,7 @@ import numpy as np
 
 import tinygraph as tg
 from tinygraph import data
+from tinygraph._atomic import atomic_write
 from tinygraph._checks import count, number
 from tinygraph.draw import GraphvizNotFoundError
 from tinygraph.models import (
@@ -25,6 +41,7 @@ from tinygraph.models import (
     MLP,
     OPTIMIZERS,
     DivergedError,
+    DivergingWarning,
     LogisticRegression,
     Model,
     SoftmaxRegression,
@@ -34,6 +51,10 @@ from tinygraph.models import (
 MODELS = ("logreg", "softmax", "mlp")
 DIAGRAM_FORMATS = (".svg", ".png", ".pdf")
 DEFAULT_OUT = "out"
+OUTPUTS = ("params.npz", "loss.png", "boundary.png", "graph.svg", "graph.gv")
+"""Every file ``tinygraph train`` may write into --out (graph.gv in place of graph.svg without Graphviz)."""
+INTERRUPTED = 130
+"""The exit status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(done.code or 0)
     try:
         return args.run(args)
+    except KeyboardInterrupt as interrupt:
+        note = f"; {interrupt}" if str(interrupt) else ""
+        print(f"tinygraph {args.command}: interrupted{note}", file=sys.stderr)
+        return INTERRUPTED
     except (ValueError, OSError, ImportError, DivergedError) as error:
         print(f"tinygraph {args.command}: error: {error}", file=sys.stderr)
         return 1
@@ -85,7 +110,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="MLP activation (default sigmoid)")
     p.add_argument("--l2", type=_non_negative, default=0.0, help="L2 penalty strength λ (default 0)")
     p.add_argument("--test-size", type=_fraction, default=0.25, help="held-out fraction (default 0.25)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the split, the initial weights, the shuffling")
+    seeds = "seeds the split, the initial weights, the shuffling"
+    p.add_argument("--seed", type=_seed, default=0, help=seeds)
     p.add_argument("--out", default=DEFAULT_OUT, help=f"directory for the pictures and parameters (default ./{DEFAULT_OUT})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_train)
@@ -108,6 +134,13 @@ def _count(text: str) -> int:
         return count(int(text), "the value")
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+
+
+def _seed(text: str) -> int:
+    try:
+        return count(int(text), "the value", minimum=0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
 
 
 def _number(text: str) -> float:
@@ -159,30 +192,54 @@ def _train(args: argparse.Namespace) -> int:
     import tinygraph.plots  # noqa: F401 (without matplotlib, fail now rather than after training)
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
+    with _staging(out) as folder:  # --out is known to be writable before anything is trained
+        try:
+            names = _train_and_write(args, folder)
+        except KeyboardInterrupt:
+            kept = f"nothing of this run was written: {out} holds what it held before"
+            raise KeyboardInterrupt(kept) from None
+        written, removed = _move_in(folder, out, names)
+    print(f"{'wrote':<9}{'  '.join(str(path) for path in written)}")
+    if removed:
+        paths = "  ".join(str(path) for path in removed)
+        print(f"{'removed':<9}{paths} (left by an earlier run, not by this one)")
+    return 0
+
+
+def _train_and_write(args: argparse.Namespace, folder: Path) -> list[str]:
+    """Load the data, train, print the summary and write the outputs into ``folder``; their names."""
     ds = data.load(args.data, args.target)
     kind = _model_kind(args.model, ds)
     X_train, X_test, y_train, y_test = data.train_test_split(ds.X, ds.y, test_size=args.test_size, seed=args.seed)
     X_train, X_test = data.standardize(X_train, X_test)
     model = _build(kind, ds.X.shape[1], ds.n_classes, args)
     _describe(ds, model, len(y_train), len(y_test), args)
-    history = model.fit(
-        X_train,
-        y_train,
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        seed=args.seed,
-        progress=not args.no_progress,
-        validation=(X_test, y_test),
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DivergingWarning)
+        history = model.fit(
+            X_train,
+            y_train,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            seed=args.seed,
+            progress=not args.no_progress,
+            validation=(X_test, y_test),
+        )
     for split, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
-        print(f"{split:<9}accuracy {model.score(X, y):.4f}   log-loss {model.log_loss(X, y):.4f}")
-    written = _write_results(out, model, history, ds, X_train, y_train)
-    print(f"{'wrote':<9}{'  '.join(str(path) for path in written)}")
-    return 0
+        print(f"{split:<9}accuracy {model.score(X, y):.4f}   log-loss {_decimal(model.log_loss(X, y))}")
+    for warning in caught:
+        if issubclass(warning.category, DivergingWarning):
+            print(f"{'warning':<9}{warning.message} (the model was saved all the same)")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return _write_results(folder, model, history, ds, X_train, y_train)
+
+
+def _decimal(value: float) -> str:
+    """A loss for the summary: four decimals, or four significant digits when it is too large for that."""
+    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.4g}"
 
 
 def _model_kind(requested: str | None, ds: data.Dataset) -> str:
@@ -217,37 +274,105 @@ def _describe(ds: data.Dataset, model: Model, n_train: int, n_test: int, args: a
 
 
 def _write_results(
-    out: Path, model: Model, history: Any, ds: data.Dataset, X_train: np.ndarray, y_train: np.ndarray
-) -> list[Path]:
+    folder: Path, model: Model, history: Any, ds: data.Dataset, X_train: np.ndarray, y_train: np.ndarray
+) -> list[str]:
+    """Write the parameters and the pictures into ``folder``; the names of the files written."""
     from tinygraph import plots
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = [model.save(out / "params.npz")]
-    plots.plot_history(history, out / "loss.png", title=f"{type(model).__name__} on {ds.name}")
-    written.append(out / "loss.png")
+    written = [model.save(folder / "params.npz")]
+    plots.plot_history(history, folder / "loss.png", title=f"{type(model).__name__} on {ds.name}")
+    written.append(folder / "loss.png")
     if X_train.shape[1] == 2:
         names = (f"{ds.feature_names[0]} (standardized)", f"{ds.feature_names[1]} (standardized)")
         plots.plot_decision_boundary(
-            model, X_train, y_train, out / "boundary.png", feature_names=names, class_names=ds.target_names
+            model, X_train, y_train, folder / "boundary.png", feature_names=names, class_names=ds.target_names
         )
-        written.append(out / "boundary.png")
-    loss = model.loss(X_train, y_train)
-    written.append(_write_diagram(loss, out / "graph.svg"))
-    return written
+        written.append(folder / "boundary.png")
+    written.append(_write_diagram(model, model.loss(X_train, y_train), folder / "graph.svg"))
+    return [path.name for path in written]
 
 
-def _write_diagram(loss: Any, path: Path) -> Path:
-    """The diagram of ``loss``'s graph as ``path`` (its suffix picks the format); without Graphviz, the DOT text."""
+@contextlib.contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A private folder in ``out`` for one run's outputs, until ``_move_in`` moves them into ``out``.
+
+    Creating it is the check that ``out`` can be written (for root too, who ignores permissions
+    but not a path through a regular file). When the block ends the folder goes, with whatever is
+    still in it; if the run failed and ``out`` was made for it, ``out`` goes too.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    made_out = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=".tinygraph-train-", dir=out))
+    except OSError as error:
+        raise ValueError(f"--out {out} cannot be written: {error.strerror or error}") from None
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        if made_out:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if empty: never anything that was already there
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _move_in(folder: Path, out: Path, names: list[str]) -> tuple[list[Path], list[Path]]:
+    """Move the files ``names`` from ``folder`` into ``out``; remove earlier runs' outputs not among them.
+
+    Each file's content is flushed to disk first and each move is one ``os.replace``, with
+    Ctrl-C held back until all are done; returns (the files now in ``out``, those removed).
+    """
+    stale = [out / name for name in OUTPUTS if name not in names and (out / name).exists()]
+    for name in names:
+        with (folder / name).open("rb+") as file:
+            os.fsync(file.fileno())
+    with _interrupts_held_back("the results of this run were written first"):
+        for path in stale:
+            path.unlink()
+        for name in names:
+            os.replace(folder / name, out / name)
+    return [out / name for name in names], stale
+
+
+@contextlib.contextmanager
+def _interrupts_held_back(note: str) -> Iterator[None]:
+    """Run the block to its end even if Ctrl-C comes meanwhile; then raise KeyboardInterrupt(note)."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets SIGINT
+        yield
+        return
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt(note)
+
+
+def _write_diagram(model: Model, loss: Any, path: Path) -> Path:
+    """The diagram of ``loss``'s graph as ``path`` (its suffix picks the format), or without Graphviz the DOT.
+
+    The parameters' gradients are cleared first, so the numbers drawn are those of ``loss`` alone.
+    """
+    for p in model.parameters():
+        p.grad = None
     loss.backward(retain_grads=True)
     diagram = tg.draw(loss)
     try:
-        path.write_bytes(diagram.pipe(format=path.suffix[1:]))
+        picture = diagram.pipe(format=path.suffix[1:])
     except GraphvizNotFoundError:  # raised by the diagram's pipe where `dot` is missing
         source = path.with_suffix(".gv")
-        source.write_text(diagram.source, encoding="utf-8")
-        print(f"note: Graphviz's dot program was not found, so {source} holds the DOT text instead of {path}; "
-              "install it (apt-get install graphviz) to get the picture", file=sys.stderr)
+        with atomic_write(source, "w") as file:
+            file.write(diagram.source)
+        print(f"note: Graphviz's dot program was not found, so {source.name} holds the DOT text instead of "
+              f"{path.name}; install it (apt-get install graphviz) to get the picture", file=sys.stderr)
         return source
+    with atomic_write(path) as file:
+        file.write(picture)
     return path
 
 
@@ -265,5 +390,5 @@ def _draw(args: argparse.Namespace) -> int:
     X = rng.standard_normal((8, args.features))
     y = np.arange(8) % args.classes
     path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"wrote {_write_diagram(model.loss(X, y), path)}")
+    print(f"wrote {_write_diagram(model, model.loss(X, y), path)}")
     return 0

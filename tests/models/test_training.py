@@ -1,12 +1,20 @@
 """fit: the lecture's SGD against a NumPy loop, reproducibility, history, divergence and bad input."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
-from tinygraph.models import MLP, DivergedError, LogisticRegression, SoftmaxRegression, default_lr
+from tinygraph.models import (
+    MLP,
+    DivergedError,
+    DivergingWarning,
+    LogisticRegression,
+    SoftmaxRegression,
+    default_lr,
+)
 
 
 def problem(seed: int = 0, n: int = 30, d: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +116,9 @@ def test_divergence_stops_at_the_first_non_finite_loss_and_keeps_finite_paramete
 
     def train(epochs):  # with lr·λ = 10 every step multiplies w by about −9
         model = LogisticRegression(3, l2=1.0, seed=0)
-        model.fit(X, y, epochs=epochs, lr=10.0, progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergingWarning)  # the loss is huge, but still finite
+            model.fit(X, y, epochs=epochs, lr=10.0, progress=False)
         return model
 
     with pytest.raises(DivergedError, match=r"non-finite .* at epoch \d+ with lr=10: try a smaller lr") as caught:
@@ -146,6 +156,10 @@ X_OK, Y_OK = problem(n=4)
         (X_OK, [0, 1, -1, 1], "needs labels 0 or 1, found -1"),
         (X_OK, [0, 1, 0.5, 1], "found 0.5"),
         (X_OK, ["a", "b", "a", "b"], "y must be numeric"),
+        (X_OK + 1j, Y_OK, "X holds complex numbers, but the models need real ones"),
+        (X_OK.astype(complex), Y_OK, "X holds complex numbers"),  # even with no imaginary part
+        ([[1 + 2j, 0, 0]] * 4, Y_OK, "X holds complex numbers"),
+        (X_OK, np.array(Y_OK) + 0j, "y holds complex numbers"),
         (np.where(np.eye(4, 3) == 1, np.nan, X_OK), Y_OK, r"X contains NaN or inf \(first at row 0, column 0\)"),
         (np.where(np.eye(4, 3, k=1) == 1, np.inf, X_OK), Y_OK, "NaN or inf"),
         ([["a", "b", "c"]], [0], "X must be numeric"),
@@ -170,6 +184,10 @@ def test_bad_data_is_refused_before_training(X, y, message):
         ({"lr": float("nan")}, "lr must be"),
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, momentum, adam, lbfgs"),
+        ({"seed": 1.5}, r"seed must be an integer >= 0, got 1\.5"),
+        ({"seed": "0"}, "seed must be an integer >= 0, got '0'"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ({"seed": np.array([1, 2])}, "seed must be an integer >= 0"),
         ({"validation": (X_OK,)}, r"validation must be a pair"),
         ({"validation": (X_OK, [0, 1, 2, 0])}, "needs labels 0 or 1"),
         ({"validation": (X_OK[:, :2], Y_OK)}, "validation X has 2 features"),
@@ -193,6 +211,57 @@ def test_softmax_labels_must_be_class_indices(y, found):
 def test_bad_model_arguments(make):
     with pytest.raises(ValueError):
         make()
+
+
+@pytest.mark.parametrize("seed", [1.5, "0", -1, np.array([1, 2]), True])
+@pytest.mark.parametrize("make", [
+    lambda seed: LogisticRegression(3, seed=seed),
+    lambda seed: SoftmaxRegression(3, 2, seed=seed),
+    lambda seed: MLP((3, 2, 1), seed=seed),
+], ids=["logreg", "softmax", "mlp"])
+def test_a_bad_seed_is_refused_by_name(make, seed):
+    with pytest.raises(ValueError, match=r"^seed must be an integer >= 0, got "):
+        make(seed)
+
+
+def test_a_numpy_integer_seed_is_a_seed():
+    same = LogisticRegression(3, seed=4).w.data
+    np.testing.assert_array_equal(LogisticRegression(3, seed=np.int64(4)).w.data, same)
+
+
+def test_a_loss_that_ends_far_above_where_it_started_warns():
+    X, y = problem()
+    model = LogisticRegression(3, seed=0)
+    rose = r"the training loss rose from 0\.69\d* to .*e\+\d+ with lr=1e\+200"
+    with pytest.warns(DivergingWarning, match=rose):
+        history = model.fit(X, y, epochs=3, lr=1e200, batch_size=None, progress=False)
+    assert np.isfinite(history.loss[-1]) and history.loss[-1] > 1e100
+    assert issubclass(DivergingWarning, UserWarning)
+
+
+def test_a_loss_that_falls_or_stays_near_its_start_does_not_warn():
+    X, y = problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergingWarning)
+        LogisticRegression(3, seed=0).fit(X, y, epochs=20, lr=0.1, progress=False)
+        LogisticRegression(3, seed=0).fit(X, y, epochs=2, lr=1e-9, progress=False)
+
+
+@pytest.mark.parametrize("optimizer, batch_size", [("sgd", 8), ("adam", None), ("lbfgs", None)])
+def test_fit_leaves_every_parameters_gradient_cleared(optimizer, batch_size):
+    """A gradient left from the last minibatch would be drawn as the gradient of whatever loss comes next."""
+    X, y = problem()
+    model = MLP((3, 4, 1), l2=0.1, seed=0)
+    model.fit(X, y, epochs=3, optimizer=optimizer, batch_size=batch_size, progress=False)
+    assert [p.grad for p in model.parameters()] == [None] * 4
+
+
+def test_fit_clears_the_gradients_when_it_stops_on_a_diverged_loss():
+    X, y = problem(n=64)
+    model = MLP((3, 16, 1), activation="relu", l2=1.0, seed=0)
+    with pytest.raises(DivergedError):
+        model.fit(X, y, epochs=500, lr=50.0, batch_size=8, progress=False)
+    assert all(p.grad is None for p in model.parameters())
 
 
 def test_the_progress_bar_shows_the_loss(capsys):

@@ -9,21 +9,19 @@ arrays to the training loop (``tinygraph.models.training``) and keeps the Histor
 
 from __future__ import annotations
 
-import json
+import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tinygraph._checks import number
+from tinygraph._checks import number, random_seed
 from tinygraph.functional import l2_penalty
-from tinygraph.models import training
+from tinygraph.models import files, training
 from tinygraph.models.checks import check_X, check_y, validation_pair
 from tinygraph.modes import name_scope, no_grad
 from tinygraph.tensor import Tensor, tensor
-
-FORMAT = "tinygraph-model-1"
 
 
 class Model:
@@ -45,7 +43,9 @@ class Model:
     A subclass writes the recipe: ``_net_input(x)`` (z), ``_activation(z)`` (a) and
     ``_data_loss(z, y)`` (the mean loss L), which this class builds inside ``scope``; the label
     rule ``_check_labels(y)``; ``_classes(z)``, the predicted labels from net inputs; and
-    ``_weights()``, the tensors the penalty applies to.
+    ``_weights()``, the tensors the penalty applies to. For ``save`` and ``load`` it writes
+    ``_config()``, the constructor's arguments that fix the shapes, and ``_shapes(**config)``,
+    the parameters' shapes those arguments give, computed without building anything.
 
     ``fit`` checks X and y, then gives the arrays to the training loop
     (``tinygraph.models.training``), which talks to the model through three methods only:
@@ -60,7 +60,7 @@ class Model:
 
     def __init__(self, *, l2: float = 0.0, seed: int | None = None) -> None:
         self.l2 = number(l2, "l2", ">= 0")
-        self.seed = seed
+        self.seed = random_seed(seed)
         self.history: training.History | None = None
 
     # ----------------------------------------------------------------- the recipe (subclasses)
@@ -182,6 +182,17 @@ class Model:
             For bad data or options, before any training.
         DivergedError
             When the loss becomes NaN or inf; the parameters are those of the last finite loss.
+
+        Warns
+        -----
+        DivergingWarning
+            When the final loss is far above the starting one (more than twice it, and more than 1
+            above): the steps were too large.
+
+        Notes
+        -----
+        However it ends, ``fit`` leaves every parameter's ``.grad`` cleared (None), so a diagram
+        drawn afterwards never shows the last minibatch's gradient as the drawn loss's.
         """
         X, y = self._check_data(X, y)
         val = None if validation is None else self._check_data(*validation_pair(validation), what="validation ")
@@ -233,30 +244,58 @@ class Model:
 
     # ----------------------------------------------------------------- save and load
     def save(self, path: str | Path) -> Path:
-        """Write the parameters and the shapes' configuration to a ``.npz`` file; returns the path."""
+        """Write the parameters and the shapes' configuration to a ``.npz`` file; returns the path.
+
+        The file is written beside ``path`` and moved over it once complete, so an error or a
+        kill during ``save`` leaves the previous file as it was (``tinygraph.models.files``).
+        """
         path = Path(path)
-        header = {"format": FORMAT, "model": type(self).__name__, "config": self._config()}
-        arrays = {f"param:{name}": p.data for name, p in self.params.items()}
-        with path.open("wb") as f:
-            np.savez(f, __header__=np.array(json.dumps(header)), **arrays)
+        header = {"format": files.FORMAT, "model": type(self).__name__, "config": self._config()}
+        files.write(path, header, {name: p.data for name, p in self.params.items()})
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
-        """A model rebuilt from a file ``save`` wrote; ``Model.load`` accepts any model class."""
-        header, arrays = _read(Path(path))
-        kind = next((k for k in _model_classes() if k.__name__ == header["model"]), None)
-        if kind is None:
-            raise ValueError(f"{path}: unknown model class {header['model']!r}")
-        if cls is not Model and kind is not cls:
-            raise ValueError(f"{path} holds a {kind.__name__}, not a {cls.__name__}: use {kind.__name__}.load")
-        model = kind(**header["config"])
-        for name, p in model.params.items():
-            value = arrays.get(name)
-            if value is None or value.shape != p.shape:
-                raise ValueError(f"{path}: parameter {name!r} is missing or has the wrong shape")
-            p.data = value.astype(p.dtype)
+        """A model rebuilt from a file ``save`` wrote; ``Model.load`` accepts any model class.
+
+        The header's configuration is checked against the arrays the file holds before any model
+        is built, so a file allocates no more memory than its own size.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ModelFileError
+            (a ValueError) For a file that is damaged, not a model file, or holds another model
+            class than ``cls``; the message names the file and the problem.
+        """
+        path = Path(path)
+        name, config, arrays = files.read(path, cls._shapes_in_file)
+        kind = _model_class(name)
+        try:
+            model = kind(**config)
+        except (TypeError, ValueError) as error:
+            problem = f"the header's config does not build a {name}: {error}"
+            raise files.ModelFileError(path, problem) from None
+        for key, p in model.params.items():
+            p.data = arrays[key]
         return model
+
+    @classmethod
+    def _shapes_in_file(cls, name: str, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        """The parameter shapes a file's header implies, for a model of class ``cls`` (what load checks)."""
+        kind = _model_class(name)
+        if cls is not Model and kind is not cls:
+            raise ValueError(f"holds a {kind.__name__}, not a {cls.__name__}: use {kind.__name__}.load")
+        keys = list(inspect.signature(kind._shapes).parameters)
+        if sorted(config) != sorted(keys):
+            raise ValueError(f"the header's config has the keys {sorted(config)}, a {name}'s {sorted(keys)}")
+        return kind._shapes(**config)
+
+    @staticmethod
+    def _shapes(**config: Any) -> dict[str, tuple[int, ...]]:
+        """Parameter name → shape for the settings ``_config`` returns, computed without building anything."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._config().items())
@@ -271,16 +310,9 @@ def _model_classes(cls: type[Model] = Model) -> Iterator[type[Model]]:
         yield from _model_classes(sub)
 
 
-def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    if not path.is_file():
-        raise FileNotFoundError(f"no such model file: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            header = json.loads(str(f["__header__"]))
-            arrays = {k.removeprefix("param:"): f[k] for k in f.files if k.startswith("param:")}
-    except (OSError, ValueError, KeyError) as error:
-        raise ValueError(f"{path} is not a tinygraph model file ({error})") from None
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a tinygraph model file (format {header.get('format')!r})")
-    return header, arrays
-
+def _model_class(name: str) -> type[Model]:
+    """The model class called ``name``, or a ValueError listing the known ones."""
+    known = {kind.__name__: kind for kind in _model_classes()}
+    if name not in known:
+        raise ValueError(f"unknown model class {name!r}; tinygraph's are {', '.join(sorted(known))}")
+    return known[name]

@@ -15,11 +15,17 @@ from tinygraph.tensor import Tensor
 
 
 def float_array(X: Any, what: str) -> np.ndarray:
-    """``X`` (an array, a nested list or a Tensor) as a float64 ndarray, or a ValueError naming ``what``."""
+    """``X`` (an array, a nested list or a Tensor) as a float64 ndarray, or a ValueError naming ``what``.
+
+    Complex numbers are refused rather than cast: the cast would silently drop the imaginary part.
+    """
     try:
-        return np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
+        X = np.asarray(X.data if isinstance(X, Tensor) else X)
+        if X.dtype.kind != "c":
+            return X.astype(np.float64, copy=False)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{what} must be numeric: {error}") from None
+    raise ValueError(f"{what} holds complex numbers, but the models need real ones (take .real or abs())")
 
 
 def check_X(X: Any, n_features: int, what: str = "X") -> np.ndarray:

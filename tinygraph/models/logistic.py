@@ -58,7 +58,7 @@ class LogisticRegression(Model):
     def __init__(self, n_features: int, *, l2: float = 0.0, seed: int | None = None) -> None:
         super().__init__(l2=l2, seed=seed)
         self.n_features = count(n_features, "n_features")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(self.seed)
         self.w = tensor(rng.normal(0.0, 0.01, self.n_features), requires_grad=True, name="w")
         self.b = tensor(0.0, requires_grad=True, name="b")
         self.params = {"w": self.w, "b": self.b}
@@ -83,3 +83,7 @@ class LogisticRegression(Model):
 
     def _config(self) -> dict[str, Any]:
         return {"n_features": self.n_features, "l2": self.l2}
+
+    @staticmethod
+    def _shapes(n_features: Any, l2: Any) -> dict[str, tuple[int, ...]]:
+        return {"w": (count(n_features, "n_features"),), "b": ()}

@@ -8,6 +8,7 @@ classification (sigmoid → BCE, as in logistic regression), K ≥ 2 outputs are
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -70,19 +71,15 @@ class MLP(Model):
         self.n_outputs = self.sizes[-1]
         loss = "sigmoid → NLL" if self.binary else "softmax cross-entropy"
         self.scope = f"MLP output: logits → {loss}"  # the output layer's; each hidden layer has its own
-        self._init_layers(np.random.default_rng(seed))
+        self._init_layers(np.random.default_rng(self.seed))
 
     def _init_layers(self, rng: np.random.Generator) -> None:
         gain = 2.0 if self.activation == "relu" else 1.0
         self.weights, self.biases = [], []
-        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
-        for layer, (fan_in, fan_out) in enumerate(pairs, start=1):
-            last_binary = layer == len(pairs) and fan_out == 1
-            shape = (fan_in,) if last_binary else (fan_in, fan_out)
-            w = rng.normal(0.0, np.sqrt(gain / fan_in), shape)
+        for layer, (w_shape, b_shape) in enumerate(_layer_shapes(self.sizes), start=1):
+            w = rng.normal(0.0, np.sqrt(gain / w_shape[0]), w_shape)
             self.weights.append(tensor(w, requires_grad=True, name=f"W{layer}"))
-            bias = 0.0 if last_binary else np.zeros(fan_out)
-            self.biases.append(tensor(bias, requires_grad=True, name=f"b{layer}"))
+            self.biases.append(tensor(np.zeros(b_shape), requires_grad=True, name=f"b{layer}"))
         self.params = {}
         for w, b in zip(self.weights, self.biases):
             self.params[w.name], self.params[b.name] = w, b
@@ -118,3 +115,23 @@ class MLP(Model):
 
     def _config(self) -> dict[str, Any]:
         return {"sizes": list(self.sizes), "activation": self.activation, "l2": self.l2}
+
+    @staticmethod
+    def _shapes(sizes: Any, activation: Any, l2: Any) -> dict[str, tuple[int, ...]]:
+        if not isinstance(sizes, (list, tuple)):
+            raise TypeError(f"sizes must be a list of layer widths, got {sizes!r}")
+        widths = [count(n, "every entry of sizes") for n in sizes]
+        shapes = {}
+        for layer, (w_shape, b_shape) in enumerate(_layer_shapes(widths), start=1):
+            shapes[f"W{layer}"], shapes[f"b{layer}"] = w_shape, b_shape
+        return shapes
+
+
+def _layer_shapes(sizes: list[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(shape of W⁽ˡ⁾, shape of b⁽ˡ⁾) per layer; a last layer with one output is a vector w, a scalar b."""
+    pairs = list(pairwise(sizes))
+    last = len(pairs) - 1
+    return [
+        ((fan_in,), ()) if layer == last and fan_out == 1 else ((fan_in, fan_out), (fan_out,))
+        for layer, (fan_in, fan_out) in enumerate(pairs)
+    ]

@@ -44,7 +44,7 @@ class SoftmaxRegression(Model):
         super().__init__(l2=l2, seed=seed)
         self.n_features = count(n_features, "n_features")
         self.n_classes = count(n_classes, "n_classes", minimum=2)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(self.seed)
         self.W = tensor(rng.normal(0.0, 0.01, (self.n_features, self.n_classes)), requires_grad=True, name="W")
         self.b = tensor(np.zeros(self.n_classes), requires_grad=True, name="b")
         self.params = {"W": self.W, "b": self.b}
@@ -69,3 +69,8 @@ class SoftmaxRegression(Model):
 
     def _config(self) -> dict[str, Any]:
         return {"n_features": self.n_features, "n_classes": self.n_classes, "l2": self.l2}
+
+    @staticmethod
+    def _shapes(n_features: Any, n_classes: Any, l2: Any) -> dict[str, tuple[int, ...]]:
+        d, k = count(n_features, "n_features"), count(n_classes, "n_classes", minimum=2)
+        return {"W": (d, k), "b": (k,)}

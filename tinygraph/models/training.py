@@ -15,6 +15,7 @@ The loop gets arrays the model has already checked (``Model.fit`` runs the check
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tinygraph import optim
-from tinygraph._checks import count
+from tinygraph._checks import count, random_seed
 from tinygraph.modes import no_grad
 
 if TYPE_CHECKING:
@@ -41,6 +42,13 @@ def default_lr(optimizer: str) -> float:
 
 class DivergedError(FloatingPointError):
     """The training loss became NaN or inf; the model keeps its last parameters with a finite loss."""
+
+
+class DivergingWarning(UserWarning):
+    """Training ended with a finite loss far above the one it started from: the steps were too large.
+
+    "Far above" is more than twice the starting loss and more than 1 above it (``_diverging``).
+    """
 
 
 @dataclass
@@ -81,22 +89,45 @@ def fit(
     """Train ``model`` on the checked arrays (X, y) and return the History.
 
     ``Model.fit`` documents the options; X, y and the validation pair are what the model's checks
-    returned. ``lr=None`` is ``default_lr(optimizer)``.
+    returned. ``lr=None`` is ``default_lr(optimizer)``. However it ends, every parameter's ``.grad``
+    is cleared: a gradient left from the last minibatch would be shown as the gradient of
+    whatever loss is drawn next.
+
+    Warns
+    -----
+    DivergingWarning
+        When the final loss is far above the starting one (``_diverging``).
     """
     epochs = count(epochs, "epochs")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
     if batch_size is not None:
         batch_size = count(batch_size, "batch_size")
+    seed = random_seed(seed)
+    lr = default_lr(optimizer) if lr is None else lr
     history = History()
-    with tqdm(total=epochs, desc=type(model).__name__, unit="epoch", disable=not progress) as bar:
-        if optimizer == "lbfgs":
-            _lbfgs(model, X, y, epochs, history, validation, bar)
-        else:
-            steps = _make_optimizer(optimizer, model.parameters(), default_lr(optimizer) if lr is None else lr)
-            rng = np.random.default_rng(seed) if shuffle else None
-            _descend(model, X, y, epochs, steps, batch_size, rng, history, validation, bar)
+    start = _evaluate(model, X, y)[0]
+    try:
+        with tqdm(total=epochs, desc=type(model).__name__, unit="epoch", disable=not progress) as bar:
+            if optimizer == "lbfgs":
+                _lbfgs(model, X, y, epochs, history, validation, bar)
+            else:
+                steps = _make_optimizer(optimizer, model.parameters(), lr)
+                rng = np.random.default_rng(seed) if shuffle else None
+                _descend(model, X, y, epochs, steps, batch_size, rng, history, validation, bar)
+    finally:
+        for p in model.parameters():
+            p.grad = None
+    if _diverging(start, history.loss[-1]):
+        step = "" if optimizer == "lbfgs" else f" with lr={lr:g}: try a smaller lr"
+        message = f"the training loss rose from {start:.4g} to {history.loss[-1]:.4g}{step}"
+        warnings.warn(DivergingWarning(message), stacklevel=3)  # at the caller of Model.fit
     return history
+
+
+def _diverging(start: float, end: float) -> bool:
+    """Whether a final loss ``end`` is far above the starting loss ``start``: above 2·start and start + 1."""
+    return end > max(2 * start, start + 1)
 
 
 def _make_optimizer(name: str, params: list[Tensor], lr: float) -> optim.Optimizer:
@@ -176,7 +207,7 @@ def _evaluate(model: Model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]
 
 def _show(bar: Any, history: History) -> None:
     bar.update(1)
-    bar.set_postfix_str(f"loss={history.loss[-1]:.4f}", refresh=False)
+    bar.set_postfix_str(f"loss={history.loss[-1]:.4g}", refresh=False)
 
 
 def _lbfgs(
