@@ -20,8 +20,10 @@ def _tangent(t: ndarray | None, like: ndarray) -> ndarray:
 def _last(x: ndarray, axes: tuple[int, ...]) -> ndarray:
     """``x`` with the reduced ``axes`` moved to the end and flattened into one last axis."""
     kept = [a for a in range(x.ndim) if a not in axes]
-    moved = x.transpose(kept + list(axes))
-    return moved.reshape(moved.shape[: len(kept)] + (-1,))
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return x.transpose(kept + list(axes)).reshape([x.shape[a] for a in kept] + [n])  # n, not -1: size 0
 
 
 def _unlast(y: ndarray, shape: tuple[int, ...], axes: tuple[int, ...]) -> ndarray:
