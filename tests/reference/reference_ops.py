@@ -10,6 +10,7 @@ this table; a new operation gets a row here and is then checked by both.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -386,7 +387,9 @@ def _torch_reduce(name: str) -> Callable[..., Any]:
                 x = torch.prod(x, dim=d, keepdim=True)
             return x if keepdims else x.squeeze(dims) if dims else x
         if name in ("var", "std"):
-            return getattr(torch, name)(x, dim=dims, correction=ddof, keepdim=keepdims)
+            with warnings.catch_warnings():  # torch warns about the degrees of freedom of an empty input
+                warnings.simplefilter("ignore", UserWarning)
+                return getattr(torch, name)(x, dim=dims, correction=ddof, keepdim=keepdims)
         return getattr(torch, name)(x, dim=dims, keepdim=keepdims)
 
     return reduce
@@ -450,7 +453,7 @@ OPS: list[Op] = [
     Op("reshape", tg.reshape, lambda x, shape: np.reshape(x, shape), reshape_case(), (0,),
        lambda t, x, shape: x.reshape(shape)),
     Op("transpose", tg.transpose, lambda x, axes: np.transpose(x, axes), transpose_case(), (0,),
-       lambda t, x, axes: x.permute(*(axes if axes is not None else range(x.ndim - 1, -1, -1)))),
+       lambda t, x, axes: x.permute(tuple(range(x.ndim - 1, -1, -1) if axes is None else axes))),
     # elementwise
     Op("exp", tg.exp, np.exp, unary(), (0,), lambda t, x: t.exp(x)),
     Op("log", tg.log, np.log, unary(_positive()), (0,), lambda t, x: t.log(x)),
