@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_ops import OPS
 
@@ -25,6 +25,7 @@ def _to_torch(x: np.ndarray, requires_grad: bool):
 
 
 @pytest.mark.parametrize("op", [op for op in OPS if op.torch is not None], ids=str)
+@settings(max_examples=max(10, settings.default.max_examples // 2))  # a second opinion: half the examples
 @given(data=st.data())
 def test_value_and_gradient_match_torch(op, data):
     case = data.draw(op.cases, label="case")

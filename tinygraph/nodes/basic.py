@@ -244,7 +244,7 @@ def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
 
 def _axis_list(axis: Any, ndim: int) -> list[int]:
     """``axis`` (an integer or a sequence of them) as a list of axes ≥ 0, in the order given."""
-    axes = axis if isinstance(axis, (tuple, list, ndarray)) else (axis,)
+    axes = axis if isinstance(axis, (tuple, list)) or getattr(axis, "ndim", 0) > 0 else (axis,)
     indices = [operator.index(a) for a in axes]
     return [a % ndim if -ndim <= a < ndim else _bad_axis(a, ndim) for a in indices]
 
