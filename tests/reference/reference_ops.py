@@ -447,6 +447,8 @@ OPS: list[Op] = [
        lambda t, x, y: x / y, binary=True),
     Op("pow", lambda x, p: x**p, np.power, binary(_positive(), floats(-2, 2)), (0, 1),
        lambda t, x, p: x**p, binary=True),
+    Op("numbers", lambda x: (2.0 - x) * 3 / (x**2 + 1) - 1, lambda x: (2.0 - x) * 3 / (x**2 + 1) - 1, unary(), (0,),
+       lambda t, x: (2.0 - x) * 3 / (x**2 + 1) - 1),  # Python numbers take the tensor's dtype
     Op("neg", lambda x: -x, np.negative, unary(), (0,), lambda t, x: -x),
     Op("matmul", tg.matmul, np.matmul, matmul_case(), (0, 1), lambda t, x, y: t.matmul(x, y)),
     Op("getitem", lambda x, index: x[index], lambda x, index: x[index], getitem_case(), (0,), _torch_getitem),
@@ -500,6 +502,9 @@ OPS: list[Op] = [
        _torch_loss("bce_with_logits")),
     Op("softmax_cross_entropy", tg.softmax_cross_entropy, _softmax_cross_entropy, loss_case("softmax_cross_entropy"),
        (0,), _torch_loss("softmax_cross_entropy")),
+    Op("bce_after_sigmoid", lambda z, y, reduction: tg.bce(tg.sigmoid(z), y, reduction),
+       lambda z, y, reduction: _bce(_sigmoid(z), y, reduction), loss_case("bce_with_logits"), (0,),
+       lambda t, z, y, reduction: _torch_loss("bce")(t, t.sigmoid(z), y, reduction)),
     Op("mse", tg.mse, lambda p, y, reduction: _reduce((p - y) ** 2, reduction), loss_case("mse"), (0,),
        _torch_loss("mse")),
     # shapes
