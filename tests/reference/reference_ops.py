@@ -496,6 +496,11 @@ OPS: list[Op] = [
     Op("softmax", tg.softmax, _softmax, softmax_case(), (0,), lambda t, x, axis: t.softmax(x, dim=axis)),
     Op("log_softmax", tg.log_softmax, lambda x, axis: np.log(_softmax(x, axis)), softmax_case(), (0,),
        lambda t, x, axis: t.log_softmax(x, dim=axis)),
+    Op("log_of_softmax", lambda x, axis: tg.log(tg.softmax(x, axis)), lambda x, axis: np.log(_softmax(x, axis)),
+       softmax_case(), (0,), lambda t, x, axis: t.log(t.softmax(x, dim=axis))),  # its own node, SoftmaxLog
+    Op("l2_penalty", lambda *ws, lam: tg.l2_penalty(lam, *ws), lambda *ws, lam: lam / 2 * sum(np.sum(w**2) for w in ws),
+       stack_case().map(lambda c: Case(c.inputs, {"lam": 0.3})), (0, 1, 2),
+       lambda t, *ws, lam: lam / 2 * sum((w**2).sum() for w in ws)),
     Op("linear", tg.linear, lambda x, w, b: x @ w + b, linear_case(), (0, 1, 2), lambda t, x, w, b: x @ w + b),
     Op("bce", tg.bce, _bce, loss_case("bce"), (0,), _torch_loss("bce")),
     Op("bce_with_logits", tg.bce_with_logits, _bce_with_logits, loss_case("bce_with_logits"), (0,),
