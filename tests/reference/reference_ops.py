@@ -396,7 +396,9 @@ def _torch_reduce(name: str) -> Callable[..., Any]:
 
 
 def _torch_getitem(torch: Any, x: Any, index: Any) -> Any:
-    convert = lambda i: torch.as_tensor(i) if isinstance(i, np.ndarray) else i  # noqa: E731
+    def convert(i: Any) -> Any:
+        return torch.as_tensor(i) if isinstance(i, np.ndarray) else i
+
     return x[tuple(convert(i) for i in index)] if isinstance(index, tuple) else x[convert(index)]
 
 
