@@ -92,6 +92,8 @@ def test_power_zero_has_derivative_zero_even_at_zero():
     X = _param(np.array([[0.0, 0.0, 0.0], [2.0, 0.5, 0.0]]))  # polynomial features 1, x, x²
     (X ** np.array([0.0, 1.0, 2.0])).sum().backward()
     np.testing.assert_array_equal(X.grad, [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    _, tangent = tg.jvp(lambda t: t**0, [np.array([0.0, 2.0])], [np.array([1.0, 1.0])])  # forward mode too
+    np.testing.assert_array_equal(tangent, [0.0, 0.0])
 
 
 @pytest.mark.parametrize("reduce", ["sum", "mean", "max"])

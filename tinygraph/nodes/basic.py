@@ -130,14 +130,16 @@ class Pow(Node):
         return self.z
 
     def backward(self, grad: ndarray) -> Grads:
-        gx = None
-        if self.needs_grad[0]:  # x⁰ = 1 has derivative 0, also at x = 0 where 0 · 0⁻¹ would be NaN
-            p = self.p
-            gx = grad * p * self.x ** xp.where(p == 0, 1, p - 1)
+        gx = grad * self._dz_dx() if self.needs_grad[0] else None
         gp = None
         if self.needs_grad[1]:
             gp = grad * self._z_log_x()
         return gx, gp
+
+    def _dz_dx(self) -> ndarray:
+        """p x^(p − 1); where p = 0 it is 0 (x⁰ = 1), also at x = 0, where 0 · 0⁻¹ would be NaN."""
+        p = self.p
+        return p * self.x ** xp.where(p == 0, 1, p - 1)
 
     def _z_log_x(self) -> ndarray:
         """dz/dp = z log x where x > 0, and 0 elsewhere (where x^p has no derivative in p)."""
@@ -148,7 +150,7 @@ class Pow(Node):
         """ż = p x^(p − 1) ẋ + z log x ṗ."""
         return _array.add_tangents(
             self.z.shape,
-            None if dx is None else self.p * self.x ** (self.p - 1) * dx,
+            None if dx is None else self._dz_dx() * dx,
             None if dp is None else self._z_log_x() * dp,
         )
 

@@ -209,6 +209,11 @@ class Clip(Node):
         return _tangent(tx, self.inside) * self.inside
 
 
+def _share(share: ndarray, z: ndarray) -> ndarray:
+    """dz/dx of Maximum or Minimum in the output's dtype (float32 stays float32)."""
+    return share.astype(z.dtype) if _array.is_float(z) else share
+
+
 class Maximum(Node):
     """z = max(x, y) elementwise, NumPy's ``maximum`` (with broadcasting).
 
@@ -224,7 +229,7 @@ class Maximum(Node):
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         self.x, self.y = x, y
         z = xp.maximum(x, y)
-        self.share_x = (x > y) + 0.5 * (x == y)  # dz/dx: 1, ½ or 0
+        self.share_x = _share((x > y) + 0.5 * (x == y), z)  # dz/dx: 1, ½ or 0
         return z
 
     def backward(self, grad: ndarray) -> Grads:
@@ -251,8 +256,9 @@ class Minimum(Maximum):
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         self.x, self.y = x, y
-        self.share_x = (x < y) + 0.5 * (x == y)
-        return xp.minimum(x, y)
+        z = xp.minimum(x, y)
+        self.share_x = _share((x < y) + 0.5 * (x == y), z)
+        return z
 
 
 class Where(Node):

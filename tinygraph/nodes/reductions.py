@@ -53,8 +53,9 @@ class Min(Max):
         return m if self.keepdims else xp.squeeze(m, axis=axes)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        ties = self.is_max.sum(axis=self.axes, keepdims=self.keepdims)
-        return (_tangent(tx, self.is_max) * self.is_max).sum(axis=self.axes, keepdims=self.keepdims) / ties
+        t = _tangent(tx, self.is_max)
+        ties = self.is_max.sum(axis=self.axes, keepdims=self.keepdims).astype(t.dtype)
+        return (t * self.is_max).sum(axis=self.axes, keepdims=self.keepdims) / ties
 
 
 class Prod(_Reduction):
