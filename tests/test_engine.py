@@ -217,3 +217,51 @@ def test_a_declared_cancellation_rule_shows_one_gradient_and_sends_the_product_o
     out.backward()
     np.testing.assert_allclose(a.grad, 1 / a.data)  # shown
     np.testing.assert_allclose(x.grad, [1.0, 1.0])  # still not counted twice
+
+
+# ----------------------------------------------------------------------------- every .grad an array of its own
+def test_leaf_gradients_share_no_memory_with_each_other():
+    a = tg.tensor(np.ones(3), requires_grad=True)
+    b = tg.tensor(np.ones(3), requires_grad=True)
+    ((a + b) * 2.0).sum().backward()
+    a.grad *= 0.5  # clipping or scaling each parameter's gradient in place
+    np.testing.assert_array_equal(a.grad, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0])
+
+
+def test_leaf_gradients_share_no_memory_with_the_seed():
+    a = tg.tensor(np.ones(3), requires_grad=True)
+    b = tg.tensor(np.ones(3), requires_grad=True)
+    g = np.array([1.0, 2.0, 3.0])
+    (a + b).backward(g)
+    assert a.grad is not g and b.grad is not g and a.grad is not b.grad
+    assert not np.shares_memory(a.grad, g) and not np.shares_memory(a.grad, b.grad)
+    a.backward(g)  # a leaf as its own root
+    a.grad[0] = 0.0
+    np.testing.assert_array_equal(g, [1.0, 2.0, 3.0])
+
+
+def test_a_retained_gradient_shares_no_memory_with_a_leaf_gradient():
+    x = tg.tensor(np.ones(3), requires_grad=True)
+    h = x + 0.0
+    h.retain_grad()
+    (h.reshape(3) + 0.0).sum().backward()
+    assert not np.shares_memory(x.grad, h.grad)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: x.sum(),  # a broadcast view of the seed
+        lambda x: x.mean(axis=0).sum(),
+        lambda x: x.reshape(-1).sum(),  # a reshaped view
+        lambda x: x.T.sum(),
+        lambda x: x[0].sum() + x[1].sum(),
+        lambda x: x.max(),
+    ],
+)
+def test_every_gradient_is_writable(make):
+    x = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    make(x).backward()
+    assert x.grad.flags.writeable
+    x.grad *= 0.5

@@ -108,8 +108,10 @@ def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
     Written as (x − m) − log1p(Σ_rest e^(x − m)), with m the maximum and the sum over every element
     but one maximum: nothing overflows, and a tiny remainder (a log-probability of −1.8e−35) is not
-    lost in 1 + remainder.
+    lost in 1 + remainder. An empty x has an empty log-softmax (there is no maximum to take).
     """
+    if x.size == 0:
+        return x - x.sum(axis=axis, keepdims=True)  # the sum checks the axis
     top = np.expand_dims(np.argmax(x, axis=axis), axis)
     shifted = x - np.take_along_axis(x, top, axis)
     rest = np.exp(shifted)

@@ -55,13 +55,19 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
     mode = current_mode()  # the calling thread's modes, read once
     pending: dict[int, _array.ndarray] = {id(root): grad}  # sent back: the chain rule goes on
     shown: dict[int, _array.ndarray] = {}  # only shown in .grad: see the cancellation rule below
+    kept: set[int] = {id(grad)}  # arrays someone else holds: the seed, and each .grad set so far
     for tensor in reversed(topological_order(root)):
         node = tensor.node
         g = pending.pop(id(tensor), None)
         if node is None or retain_grads or tensor.retains_grad:
             total = _add(g, shown.pop(id(tensor), None))
             if total is not None:
-                tensor.grad = total if tensor.grad is None else tensor.grad + total
+                if tensor.grad is not None:
+                    total = tensor.grad + total
+                elif id(total) in kept or total.base is not None or not total.flags.writeable:
+                    total = total.copy()  # a view or a shared array: .grad gets an array of its own
+                tensor.grad = total
+                kept.add(id(total))
         if node is None or g is None:
             continue
         # The cancellation rule, declared by the node's class as cancels = {shown: receiver}

@@ -162,3 +162,158 @@ def l2_penalty(lam: float, *weights: Any) -> Tensor:
     array([0.3, 0.4])
     """
     return nodes.L2Penalty(lam)(*weights)
+
+
+# ----------------------------------------------------------------------------- elementwise
+def abs(x: Any) -> Tensor:  # noqa: A001 (NumPy's name)
+    """|x|, elementwise; the gradient at 0 is 0 (see ``nodes.Abs``)."""
+    return nodes.Abs()(x)
+
+
+def sqrt(x: Any) -> Tensor:
+    """√x, elementwise."""
+    return nodes.Sqrt()(x)
+
+
+def log1p(x: Any) -> Tensor:
+    """log(1 + x), exact for tiny x."""
+    return nodes.Log1p()(x)
+
+
+def expm1(x: Any) -> Tensor:
+    """eˣ − 1, exact for tiny x."""
+    return nodes.Expm1()(x)
+
+
+def softplus(x: Any) -> Tensor:
+    """log(1 + eˣ), exact for any finite x; its derivative is σ(x) (see ``nodes.Softplus``)."""
+    return nodes.Softplus()(x)
+
+
+def sin(x: Any) -> Tensor:
+    """sin x, elementwise."""
+    return nodes.Sin()(x)
+
+
+def cos(x: Any) -> Tensor:
+    """cos x, elementwise."""
+    return nodes.Cos()(x)
+
+
+def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
+    """x limited to [low, high] (NumPy's ``clip``); the gradient is 1 inside, bounds included."""
+    return nodes.Clip(low, high)(x)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """max(x, y) elementwise, broadcasting; a tie splits the gradient evenly (see ``nodes.Maximum``)."""
+    return nodes.Maximum()(x, y)
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """min(x, y) elementwise, broadcasting; a tie splits the gradient evenly."""
+    return nodes.Minimum()(x, y)
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """x where ``condition`` holds, else y (NumPy's ``where`` with three arguments).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tinygraph as tg
+    >>> x = tg.tensor([-2.0, 3.0], requires_grad=True)
+    >>> tg.where(x.data > 0, x, 0.0).sum().backward()
+    >>> x.grad
+    array([0., 1.])
+    """
+    return nodes.Where()(condition, x, y)
+
+
+# ----------------------------------------------------------------------------- reductions
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001 (NumPy's name)
+    """Minimum of x over ``axis`` (the gradient is split evenly between ties)."""
+    return as_tensor(x).min(axis, keepdims)
+
+
+def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Π x over ``axis``; exact gradients with zeros among the elements (see ``nodes.Prod``)."""
+    return as_tensor(x).prod(axis, keepdims)
+
+
+def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
+    """Variance over ``axis``, dividing by n − ddof (NumPy's ``var``)."""
+    return as_tensor(x).var(axis, keepdims=keepdims, ddof=ddof)
+
+
+def std(x: Any, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
+    """Standard deviation over ``axis``, dividing by n − ddof (NumPy's ``std``)."""
+    return as_tensor(x).std(axis, keepdims=keepdims, ddof=ddof)
+
+
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """log Σ eˣ over ``axis``, exact for any finite x (SciPy's ``logsumexp``)."""
+    return as_tensor(x).logsumexp(axis, keepdims)
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the maximum (NumPy's ``argmax``): an integer tensor, outside the graph (no gradient)."""
+    return as_tensor(x).argmax(axis, keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the minimum (NumPy's ``argmin``): an integer tensor, outside the graph (no gradient)."""
+    return as_tensor(x).argmin(axis, keepdims)
+
+
+# ----------------------------------------------------------------------------- shapes
+def concatenate(xs: Any, axis: int | None = 0) -> Tensor:
+    """The arrays of ``xs`` joined along an existing ``axis`` (None: flattened first)."""
+    return nodes.Concatenate(axis)(*xs)
+
+
+def stack(xs: Any, axis: int = 0) -> Tensor:
+    """The arrays of ``xs``, all of one shape, stacked along a new ``axis``."""
+    return nodes.Stack(axis)(*xs)
+
+
+def squeeze(x: Any, axis: Axis = None) -> Tensor:
+    """x without its length-1 axes (all of them, or those of ``axis``)."""
+    return nodes.Squeeze(axis)(x)
+
+
+def expand_dims(x: Any, axis: int | tuple[int, ...]) -> Tensor:
+    """x with new length-1 axes at the positions ``axis``."""
+    return nodes.ExpandDims(axis)(x)
+
+
+def flip(x: Any, axis: Axis = None) -> Tensor:
+    """x with its elements in reverse order along ``axis`` (None: every axis)."""
+    return nodes.Flip(axis)(x)
+
+
+def broadcast_to(x: Any, shape: Any) -> Tensor:
+    """x broadcast to ``shape``; backward sums the gradient back over the copies."""
+    return nodes.BroadcastTo(shape)(x)
+
+
+# ----------------------------------------------------------------------------- linear algebra
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation with NumPy's notation: ``tg.einsum("ij,jk->ik", a, b)`` is a @ b.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tinygraph as tg
+    >>> a = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    >>> tg.einsum("ij,ij->", a, a).backward()  # Σ a², so dL/da = 2a
+    >>> a.grad
+    array([[ 0.,  2.,  4.],
+           [ 6.,  8., 10.]])
+    """
+    return nodes.Einsum(subscripts)(*operands)
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
+    """Sum of products over paired axes of a and b (NumPy's ``tensordot``)."""
+    return nodes.Tensordot(axes)(a, b)

@@ -15,6 +15,7 @@ from tinygraph._types import Axis
 from tinygraph.modes import current_mode
 from tinygraph.node import Node
 from tinygraph.nodes import activations, basic as ops
+from tinygraph.nodes import elementwise, reductions, shape as shapes
 
 
 class Tensor:
@@ -261,6 +262,63 @@ class Tensor:
 
     def relu(self) -> Tensor:
         return record(activations.ReLU(), (self,))
+
+    # ----------------------------------------------------------------- more of NumPy's methods
+    def __abs__(self) -> Tensor:
+        return record(elementwise.Abs(), (self,))
+
+    def abs(self) -> Tensor:
+        return record(elementwise.Abs(), (self,))
+
+    def sqrt(self) -> Tensor:
+        return record(elementwise.Sqrt(), (self,))
+
+    def log1p(self) -> Tensor:
+        return record(elementwise.Log1p(), (self,))
+
+    def expm1(self) -> Tensor:
+        return record(elementwise.Expm1(), (self,))
+
+    def softplus(self) -> Tensor:
+        return record(elementwise.Softplus(), (self,))
+
+    def sin(self) -> Tensor:
+        return record(elementwise.Sin(), (self,))
+
+    def cos(self) -> Tensor:
+        return record(elementwise.Cos(), (self,))
+
+    def clip(self, low: Any = None, high: Any = None) -> Tensor:
+        return record(elementwise.Clip(low, high), (self,))
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return record(reductions.Min(axis, keepdims), (self,))
+
+    def prod(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return record(reductions.Prod(axis, keepdims), (self,))
+
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
+        return record(reductions.Var(axis, keepdims, ddof), (self,))
+
+    def std(self, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
+        return record(reductions.Std(axis, keepdims, ddof), (self,))
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return record(reductions.LogSumExp(axis, keepdims), (self,))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the maximum, as NumPy's: an integer tensor with no gradient."""
+        return Tensor(_array.xp.argmax(self.data, axis=axis, keepdims=keepdims))
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the minimum, as NumPy's: an integer tensor with no gradient."""
+        return Tensor(_array.xp.argmin(self.data, axis=axis, keepdims=keepdims))
+
+    def squeeze(self, axis: Axis = None) -> Tensor:
+        return record(shapes.Squeeze(axis), (self,))
+
+    def flip(self, axis: Axis = None) -> Tensor:
+        return record(shapes.Flip(axis), (self,))
 
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:

@@ -135,3 +135,13 @@ def test_log_of_a_softmax_output_shows_dlog_a_da_when_a_keeps_it():
 def test_log_of_other_values_is_the_plain_log_node():
     assert type(tg.log(tg.tensor([1.0, 2.0])).node) is Log
     assert type(tg.log(tg.log_softmax(np.zeros(2)).exp()).node) is Log
+
+
+@pytest.mark.parametrize("shape, axis", [((0,), -1), ((2, 0), 1), ((0, 3), 0), ((0, 3), -1)])
+def test_softmax_and_log_softmax_of_an_empty_axis_are_empty(shape, axis):
+    for fn in (tg.softmax, tg.log_softmax):
+        z = tg.tensor(np.zeros(shape), requires_grad=True)
+        a = fn(z, axis=axis)
+        assert a.shape == shape and a.dtype == np.float64
+        a.sum().backward()
+        assert z.grad.shape == shape

@@ -68,3 +68,40 @@ def test_matmul_shape_mismatch_names_both_shapes():
         tg.tensor(np.ones((2, 3))) @ np.ones(2)
     with pytest.raises(ValueError, match=r"^MatMul: x has shape \(\) but y has shape \(2,\)"):
         tg.matmul(1.0, np.ones(2))
+
+
+# ----------------------------------------------------------------------------- defects found by a reference
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3)])
+def test_transpose_with_negative_axes_means_what_numpy_means(shape):
+    x = _param(np.arange(6.0 if shape == (2, 3) else 9.0).reshape(shape))
+    weights = np.arange(float(x.size)).reshape(shape[::-1])
+    (x.transpose(-1, 0) * weights).sum().backward()
+    np.testing.assert_array_equal(x.grad, weights.T)  # d/dx Σ xᵀ ⊙ W = Wᵀ
+    np.testing.assert_array_equal(tg.transpose(x, (-1, -2)).data, x.data.T)
+
+
+def test_transpose_refuses_axes_that_are_not_a_permutation():
+    with pytest.raises(ValueError, match="axes"):
+        tg.transpose(np.ones((2, 3)), (0, -2))
+
+
+def test_power_zero_has_derivative_zero_even_at_zero():
+    x = _param(np.array([0.0, 2.0, -3.0]))
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+    X = _param(np.array([[0.0, 0.0, 0.0], [2.0, 0.5, 0.0]]))  # polynomial features 1, x, x²
+    (X ** np.array([0.0, 1.0, 2.0])).sum().backward()
+    np.testing.assert_array_equal(X.grad, [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    _, tangent = tg.jvp(lambda t: t**0, [np.array([0.0, 2.0])], [np.array([1.0, 1.0])])  # forward mode too
+    np.testing.assert_array_equal(tangent, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max"])
+def test_a_numpy_integer_is_an_axis(reduce):
+    x = np.arange(6.0).reshape(2, 3)
+    for axis in (np.int64(1), np.int32(-1), (np.intp(0), np.int8(1))):
+        t = _param(x)
+        out = getattr(t, reduce)(axis=axis)
+        np.testing.assert_array_equal(out.data, getattr(np, reduce)(x, axis=axis))
+        out.sum().backward()
+        assert t.grad.shape == x.shape

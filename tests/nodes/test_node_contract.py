@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygraph as tg
 from tinygraph import nodes
 from tinygraph.testing import check_node
 from tinygraph.testing import strategies as tst
 
-EXAMPLES = 15  # per node: about 30 nodes, each input also checked in float32 and against jvp
+EXAMPLES = 15  # per node: about 60 nodes, each input also checked in float32 and against jvp
 
 
 @dataclass
@@ -82,6 +83,15 @@ def _after_sigmoid(_soft_targets):
     ).map(lambda zy: (_sigmoid(zy[0]), zy[1], zy[0]))
 
 
+def _off_bounds(xs):
+    return bool((np.abs(np.abs(xs[0]) - 1) > 1e-3).all())  # Clip(−1, 1) has kinks at ±1
+
+
+def _untied(xy):
+    x, y = np.broadcast_arrays(*xy)
+    return bool((np.abs(x - y) > 1e-3).all())
+
+
 # max's derivative jumps where two elements tie: draw elements at least 1 apart
 distinct = st.permutations(list(range(6))).map(lambda p: np.reshape(np.array(p, float) - 2.5, (2, 3)))
 moderate = {"min_value": -5, "max_value": 5}
@@ -134,6 +144,35 @@ DOMAINS = [
     Domain("MSE none", lambda: nodes.MSE("none"), same_shape(2, **moderate)),
     # penalty
     Domain("L2Penalty", lambda: nodes.L2Penalty(0.3), each(tst.arrays((2, 3)), tst.arrays((3,)))),
+    # elementwise: kinks and ties kept 1e-3 away
+    Domain("Abs", nodes.Abs, same_shape(1, avoid_zero=1e-3)),
+    Domain("Sqrt", nodes.Sqrt, same_shape(1, min_value=0.1, max_value=10)),
+    Domain("Log1p", nodes.Log1p, same_shape(1, min_value=-0.5, max_value=5)),
+    Domain("Expm1", nodes.Expm1, same_shape(1, **moderate)),
+    Domain("Softplus", nodes.Softplus, same_shape(1, min_value=-30, max_value=30)),
+    Domain("Sin", nodes.Sin, same_shape(1, **moderate)),
+    Domain("Cos", nodes.Cos, same_shape(1, **moderate)),
+    Domain("Clip", lambda: nodes.Clip(-1.0, 1.0), same_shape(1, min_value=-3, max_value=3).filter(_off_bounds)),
+    Domain("Maximum", nodes.Maximum, broadcast_pair(**moderate).filter(_untied)),
+    Domain("Minimum", nodes.Minimum, broadcast_pair(**moderate).filter(_untied)),
+    Domain("Where", nodes.Where, each(hnp.arrays(np.bool_, (2, 3)), tst.arrays((2, 3)), tst.arrays((3,))), wrt=(1, 2)),
+    # reductions
+    Domain("Min", lambda: nodes.Min(axis=-1), each(distinct)),
+    Domain("Prod", lambda: nodes.Prod(axis=(0, -1)), each(tst.arrays((2, 3), min_value=-2, max_value=2))),
+    Domain("Var", lambda: nodes.Var(axis=0, ddof=1), each(tst.arrays((3, 2)))),
+    Domain("Std", lambda: nodes.Std(axis=1, keepdims=True), each(distinct)),
+    Domain("LogSumExp", lambda: nodes.LogSumExp(axis=(0, 1)), each(tst.arrays((2, 3), min_value=-20, max_value=20))),
+    # shapes
+    Domain("Concatenate", lambda: nodes.Concatenate(axis=-1), each(tst.arrays((2, 1)), tst.arrays((2, 3)))),
+    Domain("Stack", lambda: nodes.Stack(axis=1), same_shape(2)),
+    Domain("Squeeze", lambda: nodes.Squeeze(axis=1), each(tst.arrays((2, 1, 3)))),
+    Domain("ExpandDims", lambda: nodes.ExpandDims((0, -1)), same_shape(1)),
+    Domain("Flip", lambda: nodes.Flip(axis=-1), same_shape(1)),
+    Domain("BroadcastTo", lambda: nodes.BroadcastTo((2, 3)), each(tst.arrays((3,)))),
+    # linear algebra
+    Domain("Einsum", lambda: nodes.Einsum("ij,jk->ik"), each(tst.arrays((2, 3)), tst.arrays((3, 2)))),
+    Domain("Einsum diagonal", lambda: nodes.Einsum("ii->i"), each(tst.arrays((3, 3)))),
+    Domain("Tensordot", lambda: nodes.Tensordot(([1], [0])), each(tst.arrays((2, 3)), tst.arrays((3, 2)))),
 ]
 IDS = [d.name for d in DOMAINS]
 

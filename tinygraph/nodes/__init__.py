@@ -1,6 +1,7 @@
-"""The built-in nodes, one family per module: basic (the operators), linear, activations, losses, penalty."""
+"""The built-in nodes, one family per module: basic (the operators), linear, activations, losses,
+penalty, elementwise (abs, sqrt, ...), reductions (min, prod, ...), shape (concatenate, ...) and linalg."""
 
-from tinygraph.nodes.activations import LogSoftmax, Logit, ReLU, Sigmoid, Softmax, SoftmaxLog, Tanh
+from tinygraph.nodes.activations import Logit, LogSoftmax, ReLU, Sigmoid, Softmax, SoftmaxLog, Tanh
 from tinygraph.nodes.basic import (
     Add,
     Div,
@@ -18,39 +19,79 @@ from tinygraph.nodes.basic import (
     Sum,
     Transpose,
 )
+from tinygraph.nodes.elementwise import (
+    Abs,
+    Clip,
+    Cos,
+    Expm1,
+    Log1p,
+    Maximum,
+    Minimum,
+    Sin,
+    Softplus,
+    Sqrt,
+    Where,
+)
+from tinygraph.nodes.linalg import Einsum, Tensordot
 from tinygraph.nodes.linear import Linear
 from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, Loss, SigmoidBCE, SoftmaxCrossEntropy
 from tinygraph.nodes.penalty import L2Penalty
+from tinygraph.nodes.reductions import LogSumExp, Min, Prod, Std, Var
+from tinygraph.nodes.shape import BroadcastTo, Concatenate, ExpandDims, Flip, Squeeze, Stack
 
 __all__ = [
     "BCE",
     "MSE",
+    "Abs",
     "Add",
     "BCEWithLogits",
+    "BroadcastTo",
+    "Clip",
+    "Concatenate",
+    "Cos",
     "Div",
+    "Einsum",
     "Exp",
+    "ExpandDims",
+    "Expm1",
+    "Flip",
     "GetItem",
     "L2Penalty",
     "Linear",
     "Log",
-    "Loss",
+    "Log1p",
     "LogSoftmax",
+    "LogSumExp",
     "Logit",
+    "Loss",
     "MatMul",
     "Max",
+    "Maximum",
     "Mean",
+    "Min",
+    "Minimum",
     "Mul",
     "Neg",
     "Pow",
+    "Prod",
     "ReLU",
     "Reshape",
     "Sigmoid",
     "SigmoidBCE",
+    "Sin",
     "Softmax",
     "SoftmaxCrossEntropy",
     "SoftmaxLog",
+    "Softplus",
+    "Sqrt",
+    "Squeeze",
+    "Stack",
+    "Std",
     "Sub",
     "Sum",
     "Tanh",
+    "Tensordot",
     "Transpose",
+    "Var",
+    "Where",
 ]

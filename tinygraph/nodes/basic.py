@@ -7,6 +7,7 @@ derivative pushed forward: for z = x · y, ż = ẋ y + x ẏ (a dot marks a tan
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from tinygraph import _array
@@ -129,11 +130,16 @@ class Pow(Node):
         return self.z
 
     def backward(self, grad: ndarray) -> Grads:
-        gx = grad * self.p * self.x ** (self.p - 1) if self.needs_grad[0] else None
+        gx = grad * self._dz_dx() if self.needs_grad[0] else None
         gp = None
         if self.needs_grad[1]:
             gp = grad * self._z_log_x()
         return gx, gp
+
+    def _dz_dx(self) -> ndarray:
+        """p x^(p − 1); where p = 0 it is 0 (x⁰ = 1), also at x = 0, where 0 · 0⁻¹ would be NaN."""
+        p = self.p
+        return p * self.x ** xp.where(p == 0, 1, p - 1)
 
     def _z_log_x(self) -> ndarray:
         """dz/dp = z log x where x > 0, and 0 elsewhere (where x^p has no derivative in p)."""
@@ -144,7 +150,7 @@ class Pow(Node):
         """ż = p x^(p − 1) ẋ + z log x ṗ."""
         return _array.add_tangents(
             self.z.shape,
-            None if dx is None else self.p * self.x ** (self.p - 1) * dx,
+            None if dx is None else self._dz_dx() * dx,
             None if dp is None else self._z_log_x() * dp,
         )
 
@@ -229,11 +235,20 @@ class Log(Node):
 
 
 def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
-    """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of non-negative axes."""
+    """``axis`` (None, an integer or a tuple of them, negatives allowed) as a sorted tuple of axes ≥ 0.
+
+    Any integer NumPy takes as an axis will do, ``np.int64(1)`` included (``operator.index``).
+    """
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return tuple(sorted(a % ndim if -ndim <= a < ndim else _bad_axis(a, ndim) for a in axes))
+    return tuple(sorted(_axis_list(axis, ndim)))
+
+
+def _axis_list(axis: Any, ndim: int) -> list[int]:
+    """``axis`` (an integer or a sequence of them) as a list of axes ≥ 0, in the order given."""
+    axes = axis if isinstance(axis, (tuple, list)) or getattr(axis, "ndim", 0) > 0 else (axis,)
+    indices = [operator.index(a) for a in axes]
+    return [a % ndim if -ndim <= a < ndim else _bad_axis(a, ndim) for a in indices]
 
 
 def _bad_axis(axis: int, ndim: int) -> int:
@@ -345,8 +360,14 @@ class Transpose(Node):
         self.axes = axes
 
     def forward(self, x: ndarray) -> ndarray:
-        self.inverse = None if self.axes is None else tuple(xp.argsort(self.axes))
-        return x.transpose(self.axes)
+        if self.axes is None:
+            self.inverse = None
+            return x.transpose()
+        axes = _axis_list(self.axes, x.ndim)  # (-1, 0) means (1, 0): argsort needs axes ≥ 0
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"Transpose: axes {self.axes} are not a permutation of the {x.ndim} axes")
+        self.inverse = tuple(int(i) for i in xp.argsort(axes))
+        return x.transpose(axes)
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad.transpose(self.inverse),)

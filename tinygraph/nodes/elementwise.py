@@ -1,0 +1,287 @@
+"""Elementwise nodes beyond the operators: abs, sqrt, log1p, expm1, softplus, sin, cos, clip,
+maximum, minimum and where.
+
+Each output element depends on the input elements at the same place only, so each derivative is
+a local factor: dL/dx = dL/da · da/dx. Binary nodes return gradients shaped like the broadcast
+output; the engine sums them back to each input's shape. Each node's ``jvp`` applies the same
+factor to a tangent (forward mode): ṫ_a = da/dx · ṫ_x.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinygraph import _array
+from tinygraph._array import ndarray, xp
+from tinygraph._types import Grads
+from tinygraph.node import Node
+
+
+def _tangent(t: ndarray | None, like: ndarray) -> ndarray:
+    """A tangent, or zeros shaped like ``like`` where it is None (a constant input)."""
+    return xp.zeros_like(like, dtype=xp.result_type(like, 0.0)) if t is None else t
+
+
+class Abs(Node):
+    """a = |x|.
+
+    Notes
+    -----
+    da/dx = sign(x): 1 for x > 0, −1 for x < 0 and 0 at the kink x = 0 (PyTorch's choice).
+    Forward mode: ȧ = sign(x) ẋ.
+    """
+
+    formula = "a = |x|"
+    local_derivatives = ("sign(x)",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.sign = xp.sign(x)
+        return xp.abs(x)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * self.sign,)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return _tangent(tx, self.sign) * self.sign
+
+
+class Sqrt(Node):
+    """a = √x.
+
+    Notes
+    -----
+    da/dx = 1 / (2√x) = 1 / (2a), infinite at x = 0. Forward mode: ȧ = ẋ / (2a).
+    """
+
+    formula = "a = √x"
+    local_derivatives = ("1 / (2√x)",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.a = xp.sqrt(x)
+        return self.a
+
+    def backward(self, grad: ndarray) -> Grads:
+        with xp.errstate(divide="ignore"):
+            return (grad / (2 * self.a),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return _tangent(tx, self.a) / (2 * self.a)
+
+
+class Log1p(Node):
+    """a = log(1 + x), exact for tiny x (where 1 + x would round to 1).
+
+    Notes
+    -----
+    da/dx = 1 / (1 + x). Forward mode: ȧ = ẋ / (1 + x).
+    """
+
+    formula = "a = log(1 + x)"
+    local_derivatives = ("1 / (1 + x)",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.x = x
+        return xp.log1p(x)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad / (1 + self.x),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return _tangent(tx, self.x) / (1 + self.x)
+
+
+class Expm1(Node):
+    """a = eˣ − 1, exact for tiny x (where eˣ − 1 would cancel to 0).
+
+    Notes
+    -----
+    da/dx = eˣ = a + 1. Forward mode: ȧ = (a + 1) ẋ.
+    """
+
+    formula = "a = eˣ − 1"
+    local_derivatives = ("eˣ",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.a = xp.expm1(x)
+        return self.a
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * (self.a + 1),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return _tangent(tx, self.a) * (self.a + 1)
+
+
+class Softplus(Node):
+    """a = log(1 + eˣ), exact for any finite x: the smooth ReLU, and the logistic loss of −x.
+
+    Notes
+    -----
+    Computed as max(x, 0) + log(1 + e^(−|x|)): nothing overflows, and for very negative x the
+    tiny result keeps every digit. da/dx = eˣ / (1 + eˣ) = σ(x). Forward mode: ȧ = σ(x) ẋ.
+    """
+
+    formula = "a = log(1 + eˣ)"
+    local_derivatives = ("σ(x)",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.x = x
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * _array.sigmoid(self.x),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return _tangent(tx, self.x) * _array.sigmoid(self.x)
+
+
+class Sin(Node):
+    """a = sin x;  da/dx = cos x. Forward mode: ȧ = cos(x) ẋ."""
+
+    formula = "a = sin x"
+    local_derivatives = ("cos x",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.x = x
+        return xp.sin(x)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * xp.cos(self.x),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return _tangent(tx, self.x) * xp.cos(self.x)
+
+
+class Cos(Node):
+    """a = cos x;  da/dx = −sin x. Forward mode: ȧ = −sin(x) ẋ."""
+
+    formula = "a = cos x"
+    local_derivatives = ("−sin x",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.x = x
+        return xp.cos(x)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (-grad * xp.sin(self.x),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return -_tangent(tx, self.x) * xp.sin(self.x)
+
+
+class Clip(Node):
+    """a = min(max(x, low), high), NumPy's ``clip``; either bound may be None (no bound).
+
+    Parameters
+    ----------
+    low, high : float, array_like or None
+        The bounds, constants (no gradient flows to them); arrays broadcast against x.
+
+    Notes
+    -----
+    da/dx = 1 where low ≤ x ≤ high (bounds included, as in PyTorch), else 0.
+    Forward mode: ȧ = [low ≤ x ≤ high] ẋ.
+    """
+
+    formula = "a = clip(x, low, high)"
+    local_derivatives = ("1 inside [low, high], else 0",)
+
+    def __init__(self, low: Any = None, high: Any = None) -> None:
+        if low is None and high is None:
+            raise ValueError("Clip: give low, high or both")
+        self.low, self.high = low, high
+
+    def forward(self, x: ndarray) -> ndarray:
+        inside = xp.ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside = inside & (x >= self.low)
+        if self.high is not None:
+            inside = inside & (x <= self.high)
+        self.inside = inside
+        out = xp.clip(x, self.low, self.high)
+        return out.astype(x.dtype) if _array.is_float(x) else out
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * self.inside,)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return _tangent(tx, self.inside) * self.inside
+
+
+def _share(share: ndarray, z: ndarray) -> ndarray:
+    """dz/dx of Maximum or Minimum in the output's dtype (float32 stays float32)."""
+    return share.astype(z.dtype) if _array.is_float(z) else share
+
+
+class Maximum(Node):
+    """z = max(x, y) elementwise, NumPy's ``maximum`` (with broadcasting).
+
+    Notes
+    -----
+    dz/dx = 1 where x > y, 1/2 where x = y, 0 where x < y; dz/dy = 1 − dz/dx. A tie splits the
+    gradient evenly between the two, as PyTorch does. Forward mode: ż = dz/dx ẋ + dz/dy ẏ.
+    """
+
+    formula = "z = max(x, y)"
+    local_derivatives = ("1 if x > y, ½ if x = y", "1 if y > x, ½ if x = y")
+
+    def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        self.x, self.y = x, y
+        z = xp.maximum(x, y)
+        self.share_x = _share((x > y) + 0.5 * (x == y), z)  # dz/dx: 1, ½ or 0
+        return z
+
+    def backward(self, grad: ndarray) -> Grads:
+        gx = grad * self.share_x if self.needs_grad[0] else None
+        gy = grad * (1 - self.share_x) if self.needs_grad[1] else None
+        return gx, gy
+
+    def jvp(self, tx: ndarray | None, ty: ndarray | None) -> ndarray:
+        share = self.share_x
+        return share * _tangent(tx, self.x) + (1 - share) * _tangent(ty, self.y)
+
+
+class Minimum(Maximum):
+    """z = min(x, y) elementwise, NumPy's ``minimum`` (with broadcasting).
+
+    Notes
+    -----
+    dz/dx = 1 where x < y, 1/2 where x = y, 0 where x > y; dz/dy = 1 − dz/dx (ties split evenly,
+    as in PyTorch). Forward mode: ż = dz/dx ẋ + dz/dy ẏ.
+    """
+
+    formula = "z = min(x, y)"
+    local_derivatives = ("1 if x < y, ½ if x = y", "1 if y < x, ½ if x = y")
+
+    def forward(self, x: ndarray, y: ndarray) -> ndarray:
+        self.x, self.y = x, y
+        z = xp.minimum(x, y)
+        self.share_x = _share((x < y) + 0.5 * (x == y), z)
+        return z
+
+
+class Where(Node):
+    """z = x where ``condition`` holds, else y: NumPy's ``where(condition, x, y)``, broadcasting.
+
+    Notes
+    -----
+    dz/dx = [condition], dz/dy = 1 − [condition]; the condition gets no gradient.
+    Forward mode: ż = [condition] ẋ + (1 − [condition]) ẏ.
+    """
+
+    formula = "z = x if c else y"
+    local_derivatives = (None, "1 where c", "1 where not c")
+
+    def forward(self, condition: ndarray, x: ndarray, y: ndarray) -> ndarray:
+        self.condition, self.x, self.y = condition.astype(bool), x, y
+        return xp.where(self.condition, x, y)
+
+    def backward(self, grad: ndarray) -> Grads:
+        c = self.condition
+        gx = xp.where(c, grad, 0) if self.needs_grad[1] else None
+        gy = xp.where(c, 0, grad) if self.needs_grad[2] else None
+        return None, gx, gy
+
+    def jvp(self, tc: ndarray | None, tx: ndarray | None, ty: ndarray | None) -> ndarray:
+        return xp.where(self.condition, _tangent(tx, self.x), _tangent(ty, self.y))

@@ -1,0 +1,155 @@
+"""Linear-algebra nodes: einsum (any number of operands) and tensordot, which is an einsum.
+
+An einsum is a sum of products, y[out] = Σ Π_k x_k[s_k], so its derivative with respect to one
+operand is the same sum of products with that operand left out and dL/dy put in its place:
+
+    dL/dx_k[s_k] = Σ dL/dy[out] · Π_{j ≠ k} x_j[s_j]
+
+which is again an einsum, from the subscripts of the others to those of x_k. Two details: an
+index that only x_k has (summed away inside x_k alone) is brought back by a ones array of its
+length, and an index repeated within x_k (a diagonal, "ii->i") gets its gradient written on that
+diagonal and zeros elsewhere.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from tinygraph._array import ndarray, xp
+from tinygraph._types import Grads
+from tinygraph.node import Node
+
+
+def _parse(subscripts: str, arrays: tuple[ndarray, ...]) -> tuple[list[str], str]:
+    """The input and output subscripts of an einsum, with each ``...`` written out as letters.
+
+    Implicit mode (no ``->``) follows NumPy: the output is the broadcast ``...`` followed by the
+    letters that occur once, in alphabetical order.
+    """
+    subscripts = subscripts.replace(" ", "")
+    given, arrow, out = subscripts.partition("->")
+    inputs = given.split(",")
+    if len(inputs) != len(arrays):
+        raise ValueError(f"Einsum: {len(inputs)} operand subscripts for {len(arrays)} operand(s)")
+    if not arrow:
+        letters = given.replace("...", "").replace(",", "")
+        out = ("..." if "..." in given else "") + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    free = [c for c in string.ascii_letters if c not in subscripts]
+    widths = [x.ndim - len(s.replace("...", "")) for s, x in zip(inputs, arrays) if "..." in s]
+    broadcast = "".join(free[: max(widths, default=0)])
+    inputs = [s.replace("...", broadcast[len(broadcast) - (x.ndim - len(s) + 3) :]) for s, x in zip(inputs, arrays)]
+    return inputs, out.replace("...", broadcast)
+
+
+class Einsum(Node):
+    """y = einsum(subscripts, x₁, x₂, …), NumPy's Einstein summation (``"ij,jk->ik"`` is x₁ @ x₂).
+
+    Parameters
+    ----------
+    subscripts : str
+        NumPy's notation, explicit (``"bij,bjk->bik"``) or implicit (``"ij,jk"``), ``...`` allowed.
+
+    Notes
+    -----
+    y[out] = Σ Π_k x_k[s_k], summed over the indices not in ``out``. Each factor is linear in its
+    operand, so dL/dx_k = einsum(out, s_j for j ≠ k -> s_k) of dL/dy and the other operands.
+    Forward mode (product rule): ẏ = Σ_k einsum(subscripts) with x_k replaced by ẋ_k.
+    """
+
+    formula = "y = Σ Π x_k"
+    local_derivatives = ("Π of the others",)
+
+    def __init__(self, subscripts: str) -> None:
+        self.subscripts = subscripts
+
+    def forward(self, *xs: ndarray) -> ndarray:
+        self.xs = xs
+        self.ins, self.out = _parse(self.subscripts, xs)
+        return xp.einsum(self.subscripts, *xs)
+
+    def _gradient(self, grad: ndarray, k: int) -> ndarray:
+        x, s = self.xs[k], self.ins[k]
+        operands = [grad] + [xj for j, xj in enumerate(self.xs) if j != k]
+        subs = [self.out] + [sj for j, sj in enumerate(self.ins) if j != k]
+        elsewhere = "".join(subs)
+        only_here = "".join(dict.fromkeys(c for c in s if c not in elsewhere))
+        if only_here:  # summed within x_k alone: every element of it gets the same gradient
+            operands.append(xp.ones([x.shape[s.index(c)] for c in only_here], dtype=grad.dtype))
+            subs.append(only_here)
+        unique = "".join(dict.fromkeys(s))
+        g = xp.einsum(",".join(subs) + "->" + unique, *operands)
+        if unique == s:
+            return g  # the engine sums an index x_k broadcast (length 1) back
+        full = xp.zeros(x.shape, dtype=g.dtype)  # a repeated index: write g on the diagonal
+        diagonal = xp.einsum(s + "->" + unique, full)  # a writeable view into full
+        diagonal[...] = _sum_to(g, diagonal.shape)
+        return full
+
+    def backward(self, grad: ndarray) -> Grads:
+        return tuple(self._gradient(grad, k) if needed else None for k, needed in enumerate(self.needs_grad))
+
+    def jvp(self, *tangents: ndarray | None) -> ndarray:
+        spec = ",".join(self.ins) + "->" + self.out
+        terms = [
+            xp.einsum(spec, *(t if j == k else xj for j, xj in enumerate(self.xs)))
+            for k, t in enumerate(tangents)
+            if t is not None
+        ]
+        if not terms:
+            return xp.zeros_like(xp.einsum(spec, *self.xs))
+        return sum(terms[1:], terms[0])
+
+
+def _sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
+    """``g`` summed over the axes where ``shape`` has length 1 and g does not."""
+    axes = tuple(a for a, (m, n) in enumerate(zip(g.shape, shape)) if n == 1 and m != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+class Tensordot(Einsum):
+    """y = tensordot(a, b, axes), NumPy's: sum the products over axes of a paired with axes of b.
+
+    Parameters
+    ----------
+    axes : int or (sequence of int, sequence of int)
+        An integer n pairs the last n axes of a with the first n of b (2 is a matrix's double
+        contraction, 1 a matrix product, 0 the outer product); two sequences name the pairs.
+
+    Notes
+    -----
+    The einsum whose subscripts give paired axes one letter: tensordot(a, b, 1) for matrices is
+    "ij,jk->ik". Its derivatives are Einsum's: dL/da = einsum of dL/dy and b, and so on.
+    """
+
+    formula = "y = Σ a · b"
+    local_derivatives = ("b", "a")
+
+    def __init__(self, axes: Any = 2) -> None:
+        super().__init__("")
+        self.axes = axes
+
+    def forward(self, a: ndarray, b: ndarray) -> ndarray:
+        self.subscripts = _tensordot_subscripts(self.axes, a.ndim, b.ndim)
+        return super().forward(a, b)
+
+
+def _tensordot_subscripts(axes: Any, ndim_a: int, ndim_b: int) -> str:
+    """The einsum subscripts of ``tensordot(a, b, axes)``."""
+    if isinstance(axes, (tuple, list)):
+        pairs_a, pairs_b = ([int(i)] if xp.ndim(i) == 0 else [int(j) for j in i] for i in axes)
+    else:
+        n = int(axes)
+        if n < 0 or n > min(ndim_a, ndim_b):
+            raise ValueError(f"Tensordot: cannot contract {n} axes of arrays with {ndim_a} and {ndim_b} axes")
+        pairs_a, pairs_b = list(range(ndim_a - n, ndim_a)), list(range(n))
+    if len(pairs_a) != len(pairs_b):
+        raise ValueError(f"Tensordot: axes {axes} pair {len(pairs_a)} axes of a with {len(pairs_b)} of b")
+    letters = iter(string.ascii_letters)
+    sa = [next(letters) for _ in range(ndim_a)]
+    sb = [next(letters) for _ in range(ndim_b)]
+    for i, j in zip(pairs_a, pairs_b):
+        sb[j % ndim_b] = sa[i % ndim_a]
+    shared = {sa[i % ndim_a] for i in pairs_a}
+    out = [c for c in sa if c not in shared] + [c for c in sb if c not in shared]
+    return "".join(sa) + "," + "".join(sb) + "->" + "".join(out)

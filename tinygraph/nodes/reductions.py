@@ -1,0 +1,193 @@
+"""Reductions beyond sum, mean and max: min, prod, var, std and logsumexp, over any axes.
+
+``axis`` follows NumPy: None (every axis), an integer or a tuple of them, negatives counted from
+the end; ``keepdims`` keeps the reduced axes with length 1. Each backward spreads dL/d(result)
+back over the reduced elements with the local derivative written in its docstring. (argmax and
+argmin have no gradient, so they are plain functions: ``tg.argmax``.)
+"""
+
+from __future__ import annotations
+
+from tinygraph._array import ndarray, xp
+from tinygraph._types import Grads
+from tinygraph.nodes.basic import Max, _Reduction
+
+
+def _tangent(t: ndarray | None, like: ndarray) -> ndarray:
+    return xp.zeros(like.shape, dtype=xp.result_type(like, 0.0)) if t is None else t
+
+
+def _last(x: ndarray, axes: tuple[int, ...]) -> ndarray:
+    """``x`` with the reduced ``axes`` moved to the end and flattened into one last axis."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return x.transpose(kept + list(axes)).reshape([x.shape[a] for a in kept] + [n])  # n, not -1: size 0
+
+
+def _unlast(y: ndarray, shape: tuple[int, ...], axes: tuple[int, ...]) -> ndarray:
+    """The inverse of ``_last``: an array of ``shape`` again."""
+    kept = [a for a in range(len(shape)) if a not in axes]
+    order = kept + list(axes)
+    y = y.reshape([shape[a] for a in order])
+    return y.transpose([order.index(a) for a in range(len(shape))])
+
+
+class Min(Max):
+    """m = min x over ``axis``.
+
+    Notes
+    -----
+    dm/dx = 1 at the minimum, split evenly between ties, 0 elsewhere (as Max, and as PyTorch's
+    ``amin``). Forward mode: ṁ = mean of ẋ over the minima.
+    """
+
+    formula = "m = min(x)"
+    local_derivatives = ("1 at the min",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        axes = self._remember(x)
+        m = x.min(axis=axes, keepdims=True)
+        self.is_max = x == m  # the extremum Max's backward spreads the gradient over
+        return m if self.keepdims else xp.squeeze(m, axis=axes)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        t = _tangent(tx, self.is_max)
+        ties = self.is_max.sum(axis=self.axes, keepdims=self.keepdims).astype(t.dtype)
+        return (t * self.is_max).sum(axis=self.axes, keepdims=self.keepdims) / ties
+
+
+class Prod(_Reduction):
+    """p = Π x over ``axis``, zeros included.
+
+    Notes
+    -----
+    dp/dx_i = Π_{j ≠ i} x_j, the product of the other elements. It is computed without dividing
+    p by x_i (which fails at x_i = 0) as the product of everything before x_i times everything
+    after it (exclusive cumulative products from both ends), so one zero gives the other elements
+    a zero gradient and itself the product of the rest. Forward mode: ṗ = Σ_i (Π_{j ≠ i} x_j) ẋ_i.
+    """
+
+    formula = "p = Π x"
+    local_derivatives = ("Π of the others",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        axes = self._remember(x)
+        self.x = x
+        return x.prod(axis=axes, keepdims=self.keepdims)
+
+    def _others(self) -> ndarray:
+        """Π_{j ≠ i} x_j for every element i, shaped like x."""
+        flat = _last(self.x, self.axes)
+        ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+        n = flat.shape[-1]
+        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)[..., :n]
+        after = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        return _unlast(before * after, self.x.shape, self.axes)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (self._expand(grad) * self._others(),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return (_tangent(tx, self.x) * self._others()).sum(axis=self.axes, keepdims=self.keepdims)
+
+
+class Var(_Reduction):
+    """v = Σ (x − x̄)² / (n − ddof) over ``axis``, NumPy's ``var`` (ddof=1: the sample variance).
+
+    Notes
+    -----
+    dv/dx_i = 2 (x_i − x̄) / (n − ddof): the terms through x̄ sum to zero because Σ (x − x̄) = 0.
+    Forward mode: v̇ = Σ 2 (x − x̄) ẋ / (n − ddof).
+    """
+
+    formula = "v = Σ (x − x̄)² / (n − ddof)"
+    local_derivatives = ("2(x − x̄) / (n − ddof)",)
+
+    def __init__(self, axis: object = None, keepdims: bool = False, ddof: float = 0) -> None:
+        super().__init__(axis, keepdims)
+        self.ddof = ddof
+
+    def forward(self, x: ndarray) -> ndarray:
+        axes = self._remember(x)
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        self.centered = x - x.mean(axis=axes, keepdims=True)
+        self.dof = n - self.ddof
+        return x.var(axis=axes, keepdims=self.keepdims, ddof=self.ddof)
+
+    def _factor(self) -> ndarray:
+        return self.centered * (2 / self.dof if self.dof > 0 else float("nan"))
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (self._expand(grad) * self._factor(),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return (_tangent(tx, self.centered) * self._factor()).sum(axis=self.axes, keepdims=self.keepdims)
+
+
+class Std(Var):
+    """s = √var(x) over ``axis``, NumPy's ``std``.
+
+    Notes
+    -----
+    ds/dx_i = (x_i − x̄) / ((n − ddof) s). Where s = 0 (all elements equal) the derivative is
+    taken as 0, as in PyTorch. Forward mode: ṡ = Σ (x − x̄) ẋ / ((n − ddof) s).
+    """
+
+    formula = "s = √(Σ (x − x̄)² / (n − ddof))"
+    local_derivatives = ("(x − x̄) / ((n − ddof) s)",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        v = super().forward(x)
+        self.s = xp.sqrt(v)
+        return self.s
+
+    def _factor(self) -> ndarray:
+        s = self.s if self.keepdims else xp.expand_dims(self.s, self.axes)
+        safe = xp.where(s == 0, 1, s)
+        dof = self.dof if self.dof > 0 else float("nan")
+        return xp.where(s == 0, 0, self.centered / (dof * safe))
+
+
+class LogSumExp(_Reduction):
+    """l = log Σ eˣ over ``axis``, exact for any finite x (SciPy's ``logsumexp``).
+
+    Notes
+    -----
+    Computed as m + log(1 + Σ_rest e^(x − m)), with m the maximum and the sum over every element
+    but one maximum: no exponent overflows, and a tiny remainder is not lost in 1 + remainder.
+    dl/dx = eˣ / Σ eˣ = e^(x − l), the softmax over the reduced elements.
+    Forward mode: l̇ = Σ softmax(x) ẋ.
+    """
+
+    formula = "l = log Σ eˣ"
+    local_derivatives = ("softmax(x)",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        axes = self._remember(x)
+        self.x = x
+        flat = _last(x, axes)
+        if flat.shape[-1] == 0:  # log of an empty sum
+            l = xp.full(flat.shape[:-1], -xp.inf, dtype=xp.result_type(x, 0.0))
+        else:
+            top = xp.argmax(flat, axis=-1)[..., None]
+            m = xp.take_along_axis(flat, top, -1)
+            with xp.errstate(over="ignore"):  # x − m = −inf only where e^(x − m) is 0 anyway
+                rest = xp.exp(flat - m)
+            xp.put_along_axis(rest, top, 0, -1)
+            l = m[..., 0] + xp.log1p(rest.sum(axis=-1))
+        self.l = l.reshape([1 if a in axes else n for a, n in enumerate(x.shape)])
+        return self.l if self.keepdims else l.reshape([n for a, n in enumerate(x.shape) if a not in axes])
+
+    def _softmax(self) -> ndarray:
+        with xp.errstate(over="ignore"):
+            return xp.exp(self.x - self.l)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (self._expand(grad) * self._softmax(),)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return (_tangent(tx, self.x) * self._softmax()).sum(axis=self.axes, keepdims=self.keepdims)
