@@ -50,7 +50,9 @@ def test_one_element_tensors_convert_to_python_numbers(shape):
 
 @pytest.mark.parametrize("convert", [float, int, bool])
 def test_converting_a_tensor_of_several_elements_is_a_clear_error(convert):
-    with pytest.raises(ValueError, match=rf"{convert.__name__}\(\) needs a tensor with one element.*shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=rf"{convert.__name__}\(\) needs a tensor with one element.*shape \(3,\)"
+    ):
         convert(tg.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="shape \\(0,\\)"):
         convert(tg.tensor(np.zeros(0)))
@@ -184,7 +186,9 @@ def test_unsqueeze_and_permute_gradient(x, data):
     dim = data.draw(st.integers(-x.ndim - 1, x.ndim))
     t = tg.tensor(x, requires_grad=True)
     assert gradcheck(lambda v: v.unsqueeze(dim), [t])
-    assert t.unsqueeze(dim).shape == np.expand_dims(x, dim).shape and type(t.unsqueeze(dim).node) is ExpandDims
+    assert (
+        t.unsqueeze(dim).shape == np.expand_dims(x, dim).shape and type(t.unsqueeze(dim).node) is ExpandDims
+    )
     dims = data.draw(st.permutations(range(x.ndim)))
     assert gradcheck(lambda v: v.permute(*dims), [t])
     assert t.permute(*dims).shape == np.transpose(x, dims).shape and type(t.permute(*dims).node) is Transpose
@@ -196,7 +200,20 @@ def test_small_pytorch_names():
 
 
 # ----------------------------------------------------------------------------- dim= and keepdim=
-REDUCTIONS = ["sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "amax", "amin", "argmax", "argmin"]
+REDUCTIONS = [
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "prod",
+    "var",
+    "std",
+    "logsumexp",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+]
 
 
 @pytest.mark.parametrize("name", REDUCTIONS)
@@ -326,7 +343,9 @@ def test_a_boolean_ufunc_gives_a_boolean_tensor(ufunc):
 
 def test_a_ufunc_without_a_node_is_a_type_error_naming_it_and_what_to_use():
     t = _param([1.0, 2.0])
-    with pytest.raises(TypeError, match=r"no node for np\.arctan: use a Tensor method, or a Node of your own"):
+    with pytest.raises(
+        TypeError, match=r"no node for np\.arctan: use a Tensor method, or a Node of your own"
+    ):
         np.arctan(t)
     with pytest.raises(TypeError, match=r"no node for np\.log2: use t\.log\(\) / math\.log\(2\)"):
         np.log2(t)

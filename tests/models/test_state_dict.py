@@ -113,7 +113,9 @@ def test_an_optimizers_state_dict_holds_its_hyperparameters_and_copies_of_its_st
     (w * w).sum().backward()
     opt.step()
     state = opt.state_dict()
-    assert state["lr"] == 0.1 and (state["beta1"], state["beta2"]) == (0.8, 0.9) and state["state"][0]["t"] == 1
+    assert (
+        state["lr"] == 0.1 and (state["beta1"], state["beta2"]) == (0.8, 0.9) and state["state"][0]["t"] == 1
+    )
     state["state"][0]["m"][0] = 123.0
     assert opt.state[0]["m"][0] != 123.0
     other = tg.optim.Adam([tg.tensor(np.ones(2), requires_grad=True)])
@@ -127,5 +129,7 @@ def test_an_optimizer_refuses_a_state_dict_that_does_not_fit():
     w = tg.tensor(np.ones(2), requires_grad=True)
     with pytest.raises(ValueError, match="holds 2 parameter states, the optimizer has 1"):
         tg.optim.SGD([w], lr=0.1).load_state_dict({"lr": 0.1, "state": [{}, {}]})
-    with pytest.raises(ValueError, match=r"does not fit this SGD: unknown entries \['beta1', 'beta2', 'eps'\]"):
+    with pytest.raises(
+        ValueError, match=r"does not fit this SGD: unknown entries \['beta1', 'beta2', 'eps'\]"
+    ):
         tg.optim.SGD([w], lr=0.1).load_state_dict(tg.optim.Adam([w]).state_dict())
