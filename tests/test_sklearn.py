@@ -19,6 +19,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 import tinygraph as tg
 from tinygraph import models
+from tinygraph.models import DivergingWarning
 from tinygraph.sklearn import (
     EXPECTED_FAILED_CHECKS,
     LogisticRegressionClassifier,
@@ -49,6 +50,10 @@ def _standardized(X):
 def test_check_estimator_passes_with_the_default_hyperparameters(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkipTestWarning)  # checks this environment cannot run (pandas)
+        # Three checks fit unscaled data (X ~ N(100, 1), random labels): SGD at the default η = 0.2
+        # overshoots there and fit says so with a DivergingWarning. The checks still pass; the
+        # warning is the advice to scale first (the Pipeline tests below do).
+        warnings.simplefilter("ignore", DivergingWarning)
         results = check_estimator(estimator(), expected_failed_checks=EXPECTED_FAILED_CHECKS, on_fail=None)
     failed = {r["check_name"]: str(r["exception"])[:300] for r in results if r["status"] == "failed"}
     assert not failed
