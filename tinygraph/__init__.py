@@ -65,6 +65,7 @@ from tinygraph.modes import (
     no_grad,
     set_grad_enabled,
 )
+from tinygraph.functional import amax, amin, clamp, square
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor, tensor
 
@@ -77,11 +78,14 @@ __all__ = [
     "Node",
     "Tensor",
     "abs",
+    "amax",
+    "amin",
     "argmax",
     "argmin",
     "bce",
     "bce_with_logits",
     "broadcast_to",
+    "clamp",
     "clip",
     "concatenate",
     "cos",
@@ -124,6 +128,7 @@ __all__ = [
     "softmax_cross_entropy",
     "softplus",
     "sqrt",
+    "square",
     "squeeze",
     "stack",
     "std",

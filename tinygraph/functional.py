@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinygraph import nodes
+from tinygraph._keywords import accepts_dim
 from tinygraph._types import Axis
 from tinygraph.tensor import Tensor, as_tensor
 
@@ -56,11 +57,13 @@ def log(x: Any) -> Tensor:
     return as_tensor(x).log()
 
 
+@accepts_dim
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """a_k = e^(x_k) / Σ_j e^(x_j) along ``axis``, without overflow."""
     return nodes.Softmax(axis)(x)
 
 
+@accepts_dim
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """log softmax(x) = x − logsumexp(x) along ``axis``."""
     return nodes.LogSoftmax(axis)(x)
@@ -105,16 +108,19 @@ def matmul(x: Any, y: Any) -> Tensor:
     return nodes.MatMul()(x, y)
 
 
+@accepts_dim
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001 (NumPy's name)
     """Σ x over ``axis``."""
     return as_tensor(x).sum(axis, keepdims)
 
 
+@accepts_dim
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean of x over ``axis``."""
     return as_tensor(x).mean(axis, keepdims)
 
 
+@accepts_dim
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001 (NumPy's name)
     """Maximum of x over ``axis`` (the gradient is split evenly between ties)."""
     return as_tensor(x).max(axis, keepdims)
@@ -231,52 +237,62 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- reductions
+@accepts_dim
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001 (NumPy's name)
     """Minimum of x over ``axis`` (the gradient is split evenly between ties)."""
     return as_tensor(x).min(axis, keepdims)
 
 
+@accepts_dim
 def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Π x over ``axis``; exact gradients with zeros among the elements (see ``nodes.Prod``)."""
     return as_tensor(x).prod(axis, keepdims)
 
 
+@accepts_dim
 def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
     """Variance over ``axis``, dividing by n − ddof (NumPy's ``var``)."""
     return as_tensor(x).var(axis, keepdims=keepdims, ddof=ddof)
 
 
+@accepts_dim
 def std(x: Any, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
     """Standard deviation over ``axis``, dividing by n − ddof (NumPy's ``std``)."""
     return as_tensor(x).std(axis, keepdims=keepdims, ddof=ddof)
 
 
+@accepts_dim
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log Σ eˣ over ``axis``, exact for any finite x (SciPy's ``logsumexp``)."""
     return as_tensor(x).logsumexp(axis, keepdims)
 
 
+@accepts_dim
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the maximum (NumPy's ``argmax``): an integer tensor, outside the graph (no gradient)."""
     return as_tensor(x).argmax(axis, keepdims)
 
 
+@accepts_dim
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the minimum (NumPy's ``argmin``): an integer tensor, outside the graph (no gradient)."""
     return as_tensor(x).argmin(axis, keepdims)
 
 
 # ----------------------------------------------------------------------------- shapes
+@accepts_dim
 def concatenate(xs: Any, axis: int | None = 0) -> Tensor:
     """The arrays of ``xs`` joined along an existing ``axis`` (None: flattened first)."""
     return nodes.Concatenate(axis)(*xs)
 
 
+@accepts_dim
 def stack(xs: Any, axis: int = 0) -> Tensor:
     """The arrays of ``xs``, all of one shape, stacked along a new ``axis``."""
     return nodes.Stack(axis)(*xs)
 
 
+@accepts_dim
 def squeeze(x: Any, axis: Axis = None) -> Tensor:
     """x without its length-1 axes (all of them, or those of ``axis``)."""
     return nodes.Squeeze(axis)(x)
@@ -317,3 +333,26 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
     """Sum of products over paired axes of a and b (NumPy's ``tensordot``)."""
     return nodes.Tensordot(axes)(a, b)
+
+
+# ----------------------------------------------------------------------------- PyTorch's names
+def square(x: Any) -> Tensor:
+    """x², elementwise (``nodes.Square``); its derivative is 2x."""
+    return as_tensor(x).square()
+
+
+def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch's names)
+    """x limited to [min, max]: PyTorch's name for ``clip``; the derivative is 1 inside, bounds included."""
+    return as_tensor(x).clamp(min, max)
+
+
+@accepts_dim
+def amax(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """The maximum over ``dim``: PyTorch's name for ``max``; the derivative is 1 at the maximum, ties split."""
+    return as_tensor(x).amax(axis, keepdims)
+
+
+@accepts_dim
+def amin(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """The minimum over ``dim``: PyTorch's name for ``min``; the derivative is 1 at the minimum, ties split."""
+    return as_tensor(x).amin(axis, keepdims)

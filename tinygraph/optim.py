@@ -71,6 +71,29 @@ class Optimizer:
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of what the next steps depend on: the hyperparameters and each parameter's state.
+
+        With the model's ``state_dict``, it resumes training exactly: loading both after k steps
+        and taking the remaining steps gives the parameters of an unbroken run, bit for bit.
+        """
+        hyperparameters = {k: v for k, v in vars(self).items() if k not in ("params", "state")}
+        return {**hyperparameters, "state": [_copy_state(s) for s in self.state]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned (copied); the parameter list stays this optimizer's own."""
+        saved = state.get("state")
+        if not isinstance(saved, list) or len(saved) != len(self.params):
+            count = len(saved) if isinstance(saved, list) else "no"
+            raise ValueError(f"state_dict holds {count} parameter states, the optimizer has {len(self.params)}")
+        unknown = set(state) - set(vars(self)) - {"state"}
+        if unknown:
+            raise ValueError(f"state_dict does not fit this {type(self).__name__}: unknown entries {sorted(unknown)}")
+        for key, value in state.items():
+            if key != "state":
+                setattr(self, key, value)
+        self.state = [_copy_state(s) for s in saved]
+
 
 class SGD(Optimizer):
     """(Stochastic) gradient descent, optionally with momentum and weight decay.
@@ -142,3 +165,7 @@ class Adam(Optimizer):
         v_hat = v / (1 - self.beta2**t)
         return w - self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
 
+
+def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    """One parameter's optimizer state, its arrays copied (the optimizer never shares them)."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}

@@ -8,9 +8,10 @@ the parameters. ``record`` is how that happens: it calls a node on tensors and r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from tinygraph import _array, engine
+from tinygraph._keywords import accepts_dim
 from tinygraph._types import Axis
 from tinygraph.modes import current_mode
 from tinygraph.node import Node
@@ -56,7 +57,6 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "node", "retains_grad", "__weakref__")
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> None:
         array = _array.as_array(data.data if isinstance(data, Tensor) else data, dtype)
@@ -171,6 +171,211 @@ class Tensor:
         """Keep this intermediate tensor's gradient in ``.grad`` at the next backward."""
         self.retains_grad = True
 
+    # ----------------------------------------------------------------- PyTorch's and NumPy's habits
+    # Python's conversions and comparisons, PyTorch's names where they differ from NumPy's, and
+    # NumPy's ufuncs: np.exp(t) records the same node as t.exp(). Names of the same operation map
+    # onto the same node, so a diagram shows one formula whichever spelling built the graph.
+    def _one_element(self, conversion: str) -> Any:
+        if self.size != 1:
+            raise ValueError(
+                f"{conversion}() needs a tensor with one element, this one has shape {self.shape}: "
+                "reduce it first (.sum(), .any(), .all()) or index one element"
+            )
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return float(self._one_element("float"))
+
+    def __int__(self) -> int:
+        return int(self._one_element("int"))
+
+    def __bool__(self) -> bool:
+        return bool(self._one_element("bool"))
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iub":
+            raise TypeError(f"only an integer tensor can be used as an index, this one has dtype {self.dtype}")
+        return int(self._one_element("index"))
+
+    def _compare(self, compare: Any, other: object) -> Any:
+        """``compare(self, other)`` elementwise as a boolean tensor outside the graph (no gradient)."""
+        other = other.data if isinstance(other, Tensor) else other
+        if other is None or _array.xp.asarray(other).dtype.kind not in "biuf":
+            return NotImplemented  # t == None is False, t < "a" a TypeError, as for Python objects
+        return Tensor(_array.xp.asarray(compare(self.data, other)))
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(_array.xp.less, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(_array.xp.less_equal, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(_array.xp.greater, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(_array.xp.greater_equal, other)
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(_array.xp.equal, other)
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(_array.xp.not_equal, other)
+
+    __hash__ = object.__hash__  # a tensor is hashed by identity, as the engine and PyTorch do
+
+    def any(self) -> Tensor:
+        """Whether any element is nonzero, as a boolean tensor (no gradient)."""
+        return Tensor(_array.xp.asarray(self.data.any()))
+
+    def all(self) -> Tensor:
+        """Whether every element is nonzero, as a boolean tensor (no gradient)."""
+        return Tensor(_array.xp.asarray(self.data.all()))
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` of this leaf in place and return it (PyTorch's ``requires_grad_``)."""
+        if self.node is not None and bool(requires_grad) != self.requires_grad:
+            raise RuntimeError(
+                "only a leaf's requires_grad can be changed (this tensor was computed by "
+                f"{type(self.node).__name__}): use .detach() for a new leaf"
+            )
+        if requires_grad and not _array.is_float(self.data):
+            raise TypeError(f"only floating-point tensors can require grad, this one has dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's name for ``ndim``)."""
+        return self.ndim
+
+    def numel(self) -> int:
+        """The number of elements (PyTorch's name for ``size``)."""
+        return self.size
+
+    def tolist(self) -> Any:
+        """The value as nested Python lists of numbers."""
+        return self.data.tolist()
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch's names)
+        """x limited to [min, max]: PyTorch's name for ``clip`` (the ``Clip`` node).
+
+        The derivative is 1 where min ≤ x ≤ max, bounds included, and 0 outside.
+        """
+        return self.clip(min, max)
+
+    @accepts_dim
+    def amax(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The maximum over ``dim`` (PyTorch's ``amax``; the ``Max`` node, NumPy's ``max``).
+
+        The derivative is 1 at the maximum and 0 elsewhere, split evenly between ties.
+        """
+        return self.max(axis, keepdims)
+
+    @accepts_dim
+    def amin(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The minimum over ``dim`` (PyTorch's ``amin``; the ``Min`` node, NumPy's ``min``).
+
+        The derivative is 1 at the minimum and 0 elsewhere, split evenly between ties.
+        """
+        return self.min(axis, keepdims)
+
+    def square(self) -> Tensor:
+        """x², elementwise (the ``Square`` node); its derivative is 2x."""
+        return elementwise.Square()(self)
+
+    def maximum(self, other: Any) -> Tensor:
+        """max(x, y) elementwise (the ``Maximum`` node); dz/dx is 1 where x > y, ½ at a tie, else 0."""
+        return elementwise.Maximum()(self, self._lift(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        """min(x, y) elementwise (the ``Minimum`` node); dz/dx is 1 where x < y, ½ at a tie, else 0."""
+        return elementwise.Minimum()(self, self._lift(other))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """x with a new length-1 axis at ``dim`` (PyTorch's name for ``expand_dims``); the gradient is reshaped back."""
+        return shapes.ExpandDims(dim)(self)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """x with its axes in the order ``dims`` (PyTorch's name for ``transpose(axes)``); the gradient is permuted back."""
+        return self.transpose(*dims)
+
+    # NumPy's ufunc → the Tensor method that records tinygraph's node for it (one line each).
+    _UFUNC_METHODS: ClassVar[dict[str, str]] = {
+        "add": "__add__",
+        "subtract": "__sub__",
+        "multiply": "__mul__",
+        "divide": "__truediv__",
+        "power": "__pow__",
+        "matmul": "__matmul__",
+        "negative": "__neg__",
+        "exp": "exp",
+        "log": "log",
+        "tanh": "tanh",
+        "sqrt": "sqrt",
+        "square": "square",
+        "absolute": "abs",
+        "log1p": "log1p",
+        "expm1": "expm1",
+        "sin": "sin",
+        "cos": "cos",
+        "maximum": "maximum",
+        "minimum": "minimum",
+    }
+    _BOOLEAN_UFUNCS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
+            "isfinite", "isnan", "isinf", "signbit",
+            "logical_and", "logical_or", "logical_xor", "logical_not",
+        }
+    )
+    _UFUNC_HINTS: ClassVar[dict[str, str]] = {
+        "exp2": "2 ** t",
+        "log2": "t.log() / math.log(2)",
+        "log10": "t.log() / math.log(10)",
+        "reciprocal": "1 / t",
+        "fmax": "t.maximum(other)",
+        "fmin": "t.minimum(other)",
+        "positive": "t itself",
+        "sign": "t.data (a sign has derivative 0 almost everywhere: np.sign(t.data))",
+        "floor": "np.floor(t.data) (no gradient)",
+        "ceil": "np.ceil(t.data) (no gradient)",
+        "rint": "np.rint(t.data) (no gradient)",
+    }
+    _REDUCE_HINTS: ClassVar[dict[str, str]] = {
+        "add": "t.sum(axis)",
+        "multiply": "t.prod(axis)",
+        "maximum": "t.max(axis) (or t.amax(dim))",
+        "minimum": "t.min(axis) (or t.amin(dim))",
+    }
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy's ufuncs on tensors: ``np.exp(t)`` records the node of ``t.exp()``.
+
+        ``ndarray <op> Tensor`` (``X @ w``, ``y - a``) also arrives here, as ``np.matmul(X, w)``,
+        and records what ``w.__rmatmul__(X)`` would. A ufunc with a boolean result (comparisons,
+        ``np.isfinite``) gives a boolean tensor without gradient. A ufunc tinygraph has no node for,
+        ``out=`` and methods such as ``np.add.reduce`` raise TypeError naming what to use instead.
+        """
+        name = ufunc.__name__
+        if method != "__call__":
+            hint = self._REDUCE_HINTS.get(name, "the tensor's methods")
+            raise TypeError(f"tinygraph has no node for np.{name}.{method}: use {hint}")
+        if kwargs:
+            raise TypeError(
+                f"np.{name} on a tensor takes no keyword arguments ({', '.join(kwargs)}): "
+                "a node never writes into an existing array (out=)"
+            )
+        if name in self._BOOLEAN_UFUNCS:
+            return Tensor(_array.xp.asarray(ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs])))
+        method_name = self._UFUNC_METHODS.get(name)
+        if method_name is None:
+            hint = self._UFUNC_HINTS.get(name, "a Tensor method, or a Node of your own (see 'Write your own node')")
+            raise TypeError(f"tinygraph has no node for np.{name}: use {hint}")
+        first, *rest = inputs
+        if not isinstance(first, Tensor):  # a constant first: wrap it as the reflected operator does
+            first = rest[0]._lift(first)
+        return getattr(first, method_name)(*rest)
+
     # ----------------------------------------------------------------- operators
     def _lift(self, other: Any) -> Tensor:
         """Wrap a constant operand; Python numbers take this tensor's dtype, as NumPy does."""
@@ -235,12 +440,15 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802 (NumPy's name)
         return self.transpose()
 
+    @accepts_dim
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return record(ops.Sum(axis, keepdims), (self,))
 
+    @accepts_dim
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return record(ops.Mean(axis, keepdims), (self,))
 
+    @accepts_dim
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return record(ops.Max(axis, keepdims), (self,))
 
@@ -291,29 +499,37 @@ class Tensor:
     def clip(self, low: Any = None, high: Any = None) -> Tensor:
         return record(elementwise.Clip(low, high), (self,))
 
+    @accepts_dim
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return record(reductions.Min(axis, keepdims), (self,))
 
+    @accepts_dim
     def prod(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return record(reductions.Prod(axis, keepdims), (self,))
 
+    @accepts_dim
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
         return record(reductions.Var(axis, keepdims, ddof), (self,))
 
+    @accepts_dim
     def std(self, axis: Axis = None, keepdims: bool = False, ddof: float = 0) -> Tensor:
         return record(reductions.Std(axis, keepdims, ddof), (self,))
 
+    @accepts_dim
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return record(reductions.LogSumExp(axis, keepdims), (self,))
 
+    @accepts_dim
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the maximum, as NumPy's: an integer tensor with no gradient."""
         return Tensor(_array.xp.argmax(self.data, axis=axis, keepdims=keepdims))
 
+    @accepts_dim
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the minimum, as NumPy's: an integer tensor with no gradient."""
         return Tensor(_array.xp.argmin(self.data, axis=axis, keepdims=keepdims))
 
+    @accepts_dim
     def squeeze(self, axis: Axis = None) -> Tensor:
         return record(shapes.Squeeze(axis), (self,))
 

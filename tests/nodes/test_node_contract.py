@@ -147,6 +147,7 @@ DOMAINS = [
     # elementwise: kinks and ties kept 1e-3 away
     Domain("Abs", nodes.Abs, same_shape(1, avoid_zero=1e-3)),
     Domain("Sqrt", nodes.Sqrt, same_shape(1, min_value=0.1, max_value=10)),
+    Domain("Square", nodes.Square, same_shape(1)),
     Domain("Log1p", nodes.Log1p, same_shape(1, min_value=-0.5, max_value=5)),
     Domain("Expm1", nodes.Expm1, same_shape(1, **moderate)),
     Domain("Softplus", nodes.Softplus, same_shape(1, min_value=-30, max_value=30)),

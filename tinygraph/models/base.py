@@ -211,6 +211,40 @@ class Model:
         )
         return self.history
 
+    # ----------------------------------------------------------------- PyTorch's names
+    def __call__(self, X: Any) -> Tensor:
+        """``model(X)`` is ``model.forward(X)``: the activation a, as a tensor in the graph."""
+        return self.forward(X)
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        """(name, tensor) for each parameter, in the order of ``parameters()``."""
+        yield from self.params.items()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's value, by name: what ``load_state_dict`` puts back."""
+        return {name: p.data.copy() for name, p in self.params.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Set the parameters to the values of ``state`` (from ``state_dict``), copied.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is missing, one is unknown, or a shape differs; nothing is changed then.
+        """
+        missing, unexpected = set(self.params) - set(state), set(state) - set(self.params)
+        if missing or unexpected:
+            raise ValueError(
+                f"state_dict does not fit this {type(self).__name__}: missing {sorted(missing)}, "
+                f"unexpected {sorted(unexpected)}"
+            )
+        values = {name: np.array(state[name], dtype=p.dtype) for name, p in self.params.items()}
+        for name, p in self.params.items():
+            if values[name].shape != p.shape:
+                raise ValueError(f"state_dict: {name!r} has shape {values[name].shape}, the model's has {p.shape}")
+        for name, p in self.params.items():
+            p.data = values[name]
+
     # ----------------------------------------------------------------- the graph
     def _in_scope(self, step: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
         """``step(*inputs)``, one step of the subclass's recipe, its nodes in the model's name scope."""

@@ -30,6 +30,7 @@ from tinygraph.nodes.elementwise import (
     Sin,
     Softplus,
     Sqrt,
+    Square,
     Where,
 )
 from tinygraph.nodes.linalg import Einsum, Tensordot
@@ -84,6 +85,7 @@ __all__ = [
     "SoftmaxLog",
     "Softplus",
     "Sqrt",
+    "Square",
     "Squeeze",
     "Stack",
     "Std",

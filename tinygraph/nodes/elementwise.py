@@ -1,4 +1,4 @@
-"""Elementwise nodes beyond the operators: abs, sqrt, log1p, expm1, softplus, sin, cos, clip,
+"""Elementwise nodes beyond the operators: abs, sqrt, square, log1p, expm1, softplus, sin, cos, clip,
 maximum, minimum and where.
 
 Each output element depends on the input elements at the same place only, so each derivative is
@@ -67,6 +67,28 @@ class Sqrt(Node):
     def jvp(self, tx: ndarray | None) -> ndarray:
         with xp.errstate(divide="ignore", invalid="ignore"):
             return _tangent(tx, self.a) / (2 * self.a)
+
+
+class Square(Node):
+    """a = x², PyTorch's ``square`` (NumPy's ``np.square``).
+
+    Notes
+    -----
+    da/dx = 2x. Forward mode: ȧ = 2x ẋ.
+    """
+
+    formula = "a = x²"
+    local_derivatives = ("2x",)
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.x = x
+        return xp.square(x)
+
+    def backward(self, grad: ndarray) -> Grads:
+        return (grad * 2 * self.x,)
+
+    def jvp(self, tx: ndarray | None) -> ndarray:
+        return _tangent(tx, self.x) * 2 * self.x
 
 
 class Log1p(Node):
