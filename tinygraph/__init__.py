@@ -30,6 +30,7 @@ from tinygraph.functional import (
     transpose,
 )
 from tinygraph.node import Node
+from tinygraph.trace import Steps, trace
 
 # The models use the functions above, so they come last.
 from tinygraph import data, models, optim  # isort: skip
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Node",
+    "Steps",
     "Tensor",
     "bce",
     "bce_with_logits",
@@ -65,5 +67,6 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "trace",
     "transpose",
 ]

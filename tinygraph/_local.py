@@ -1,0 +1,89 @@
+"""The values of each node's local derivatives ∂out/∂in, as ``tg.trace`` and ``tg.explain`` show them.
+
+A node declares its local derivatives as formulas (``Sigmoid.local_derivatives = ("a(1 − a)",)``);
+this module evaluates them on what the node saved in forward: one line per built-in node, in a
+table. A node whose output is one number (a loss, a penalty, a sum) needs no line: its local
+derivatives are what its backward sends for an incoming gradient of 1. Anything else that is not
+in the table (a user's node, a Jacobian such as softmax's) has no values, only its formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tinygraph import nodes
+from tinygraph.node import Node
+from tinygraph.tensor import Tensor
+
+Value = Any  # an ndarray, a Python number, or None where there is no value to show
+
+# node class → its local derivatives' values, one per input, from the arrays it saved in forward
+TABLE: dict[type, Callable[[Any], tuple[Value, ...]]] = {
+    nodes.Add: lambda n: (1.0, 1.0),
+    nodes.Sub: lambda n: (1.0, -1.0),
+    nodes.Neg: lambda n: (-1.0,),
+    nodes.Mul: lambda n: (n.y, n.x),
+    nodes.Div: lambda n: (1 / n.y, -n.z / n.y),
+    nodes.Pow: lambda n: (n.p * n.x ** (n.p - 1), None),
+    nodes.MatMul: lambda n: (n.y, n.x),
+    nodes.Linear: lambda n: (n.w, n.x, 1.0)[: len(n.inputs)],
+    nodes.Exp: lambda n: (n.a,),
+    nodes.Log: lambda n: (1 / n.x,),
+    nodes.Sigmoid: lambda n: (n.a * n.one_minus_a,),
+    nodes.Tanh: lambda n: (1 - n.a**2,),
+    nodes.ReLU: lambda n: (n.positive.astype(np.float64),),
+    nodes.Mean: lambda n: (1 / n.count,),
+    nodes.Sum: lambda n: (1.0,),
+    nodes.Max: lambda n: (n.is_max / n.is_max.sum(axis=n.axes, keepdims=True),),
+}
+
+
+def values(node: Node, output: Tensor) -> tuple[Value, ...]:
+    """The value of ∂output/∂input for each input of ``node``; None where there is none to show."""
+    rule = TABLE.get(type(node))
+    if rule is not None:
+        found = rule(node)
+    elif output.size == 1:
+        found = unit_backward(node, output)
+    else:
+        found = ()
+    return tuple(found[i] if i < len(found) else None for i in range(len(node.inputs)))
+
+
+def unit_backward(node: Node, output: Tensor) -> tuple[Value, ...]:
+    """What ``node.backward`` sends to each input that requires grad for an incoming gradient of 1.
+
+    ``needs_grad`` is set to ask for every such input (a cancelled input included) and restored.
+    """
+    before = node.needs_grad
+    node.needs_grad = tuple(t.requires_grad for t in node.inputs)
+    try:
+        with np.errstate(all="ignore"):
+            grads = node.backward(np.ones(output.shape, dtype=output.dtype))
+    finally:
+        node.needs_grad = before
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    return tuple(g if t.requires_grad else None for g, t in zip(grads, node.inputs))
+
+
+def cancels(node: Node) -> dict[int, int]:
+    """The node's cancellation rule ``{shown input: receiving input}``; empty for most nodes.
+
+    BCE after a sigmoid shows ∂L/∂a on input 0 and sends the product (a − y)/N to the sigmoid's
+    own input z instead. A node may declare the rule as ``cancels``; BCE still declares only the
+    shown inputs (``shortcut``), whose receiver is the input that feeds the shown input's producer.
+    """
+    declared = dict(getattr(node, "cancels", None) or {})
+    for shown in getattr(node, "shortcut", ()) or ():
+        producer = node.inputs[shown].node
+        if shown in declared or producer is None:
+            continue
+        receiver = next(
+            (j for j, t in enumerate(node.inputs) if any(t is p for p in producer.inputs)), None
+        )
+        if receiver is not None:
+            declared[shown] = receiver
+    return declared
