@@ -30,6 +30,7 @@ from tinygraph.functional import (
     transpose,
 )
 from tinygraph.node import Node
+from tinygraph.explain import explain
 from tinygraph.trace import Steps, trace
 
 # The models use the functions above, so they come last.
@@ -46,6 +47,7 @@ __all__ = [
     "data",
     "detect_anomaly",
     "draw",
+    "explain",
     "exp",
     "linear",
     "log",

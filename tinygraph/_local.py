@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tinygraph import nodes
+from tinygraph.draw import SMALL, _number, _values
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -54,19 +55,37 @@ def values(node: Node, output: Tensor) -> tuple[Value, ...]:
 
 
 def unit_backward(node: Node, output: Tensor) -> tuple[Value, ...]:
-    """What ``node.backward`` sends to each input that requires grad for an incoming gradient of 1.
+    """What ``node.backward`` sends to each input that requires grad for an incoming gradient of 1."""
+    return send(node, np.ones(output.shape, dtype=output.dtype))
 
-    ``needs_grad`` is set to ask for every such input (a cancelled input included) and restored.
+
+def send(node: Node, grad: np.ndarray) -> tuple[Value, ...]:
+    """``node.backward(grad)`` for every input that requires grad, a cancelled one included.
+
+    ``needs_grad`` is set to ask for all of them and restored afterwards; an input that needs no
+    gradient gets None.
     """
     before = node.needs_grad
     node.needs_grad = tuple(t.requires_grad for t in node.inputs)
     try:
         with np.errstate(all="ignore"):
-            grads = node.backward(np.ones(output.shape, dtype=output.dtype))
+            grads = node.backward(grad)
     finally:
         node.needs_grad = before
     grads = grads if isinstance(grads, tuple) else (grads,)
     return tuple(g if t.requires_grad else None for g, t in zip(grads, node.inputs))
+
+
+def show(value: Value) -> str:
+    """A value as tg.draw shows one: all of it when small, else its shape and norm."""
+    if value is None:
+        return "—"
+    array = np.asarray(value)
+    if array.size <= SMALL:
+        return _values(array) if array.ndim else _number(float(array))
+    if array.dtype.kind not in "biuf":
+        return f"{array.size:,} values"
+    return f"shape {array.shape}, norm {_number(float(np.linalg.norm(array.ravel())))}"
 
 
 def cancels(node: Node) -> dict[int, int]:

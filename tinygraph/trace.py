@@ -24,7 +24,20 @@ import numpy as np
 
 from tinygraph import _graphview as view
 from tinygraph import _local, _player, engine
-from tinygraph.draw import EDGE_STYLES, HIGHLIGHT, LEGEND, SMALL, TENSOR_STYLES, Diagram, GraphvizNotFoundError, _html, _number, _Painter, _small, _values
+from tinygraph.draw import (
+    EDGE_STYLES,
+    HIGHLIGHT,
+    LEGEND,
+    SMALL,
+    TENSOR_STYLES,
+    Diagram,
+    GraphvizNotFoundError,
+    _html,
+    _number,
+    _Painter,
+    _small,
+    _values,
+)
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -306,7 +319,7 @@ def _key() -> str:
 
 def _start_line(steps: Steps, lead: str = "Start: the") -> str:
     name = steps.names[id(steps.root)]
-    return f"{lead} seed ∂{name}/∂{name} = {_show(steps.seed)} arrives at {name}; backward begins there"
+    return f"{lead} seed ∂{name}/∂{name} = {_local.show(steps.seed)} arrives at {name}; backward begins there"
 
 
 def _pending_line(steps: Steps, k: int) -> list[str]:
@@ -343,10 +356,10 @@ class _Words:
         step = self.step
         out = step.output
         if out is self.steps.root:
-            return f"{self.d(out)} = {_show(step.grad_output)}: the seed, backward starts here"
+            return f"{self.d(out)} = {_local.show(step.grad_output)}: the seed, backward starts here"
         parts = [a for s in self.steps for a in s.arrivals if a.tensor is out and s.index < step.index]
         sources = f", the sum of its {len(parts)} contributions" if len(parts) > 1 else ""
-        return f"{self.d(out)} arrived{sources}: {_show(step.grad_output)}"
+        return f"{self.d(out)} arrived{sources}: {_local.show(step.grad_output)}"
 
     def sent(self) -> list[str]:
         step, node = self.step, self.step.node
@@ -358,10 +371,11 @@ class _Words:
             local = step.local[index] if index < len(step.local) else None
             factor = f"∂{out}/∂{name}"
             if local is not None or formula:
-                value = f" = {_show(local)}" if local is not None else ""
+                shown = _local.show(local)
+                value = f" = {shown}" if local is not None and shown != formula else ""
                 lines.append(f"   {factor} = {formula or '?'}{value}")
             chain = "" if step.output is self.steps.root else f" = {self.d(step.output)} · {factor}"
-            lines.append(f"→ {name}: {self.d(tensor)}{chain} = {_show(arrival.grad)}")
+            lines.append(f"→ {name}: {self.d(tensor)}{chain} = {_local.show(arrival.grad)}")
             if arrival.shown_only:
                 lines.append(f"   {name} keeps it to be seen; it is not sent further back (the next step)")
             lines += self.sum_lines(arrival)
@@ -374,8 +388,8 @@ class _Words:
             return []
         name = self.names[id(arrival.tensor)]
         if arrival.number < arrival.of:
-            return [f"   contribution {arrival.number} of {arrival.of} to {self.d(arrival.tensor)}; so far {_show(arrival.total)}"]
-        return [f"   contribution {arrival.of} of {arrival.of}: {self.d(arrival.tensor)} is their sum, {_show(arrival.total)} ({name} is used {arrival.of} times)"]
+            return [f"   contribution {arrival.number} of {arrival.of} to {self.d(arrival.tensor)}; so far {_local.show(arrival.total)}"]
+        return [f"   contribution {arrival.of} of {arrival.of}: {self.d(arrival.tensor)} is their sum, {_local.show(arrival.total)} ({name} is used {arrival.of} times)"]
 
     def cancelled(self) -> list[str]:
         step, node, via = self.step, self.step.node, self.step.via
@@ -390,28 +404,13 @@ class _Words:
         local = step.local[index]
         pair = f"{self.d(step.output)} · ∂{middle}/∂{name}"
         lines = [
-            f"{self.d(step.output)} = {_show(step.grad_output)} was only shown: {type(via).__name__} does not send it through {type(node).__name__}",
-            f"∂{middle}/∂{name} = {sigma} = {_show(local)}" if sigma and local is not None else f"∂{middle}/∂{name}",
+            f"{self.d(step.output)} = {_local.show(step.grad_output)} was only shown: {type(via).__name__} does not send it through {type(node).__name__}",
+            f"∂{middle}/∂{name} = {sigma} = {_local.show(local)}" if sigma and local is not None else f"∂{middle}/∂{name}",
             f"shortcut: {pair} = {product}   ({pair} cancelled)",
-            f"→ {name}: {self.d(tensor)} = {product} = {_show(arrival.grad)}, sent by {type(via).__name__} straight to {name}",
+            f"→ {name}: {self.d(tensor)} = {product} = {_local.show(arrival.grad)}, sent by {type(via).__name__} straight to {name}",
             f"   {type(node).__name__}'s backward does not run: the two factors cancel exactly, so nothing overflows where {sigma or 'its derivative'} rounds to 0",
         ]
         return lines + self.sum_lines(arrival)
-
-
-# ============================================================ numbers
-
-
-def _show(value: Any) -> str:
-    """A value as tg.draw shows one: all of it when small, else its shape and norm."""
-    if value is None:
-        return "—"
-    array = np.asarray(value)
-    if array.size <= SMALL:
-        return _values(array) if array.ndim else _number(float(array))
-    if array.dtype.kind not in "biuf":
-        return f"{array.size:,} values"
-    return f"shape {array.shape}, norm {_number(float(np.linalg.norm(array.ravel())))}"
 
 
 # ============================================================ the diagram of a step
@@ -452,7 +451,7 @@ class _StepPainter(_Painter):
         if arrival is None:
             return kind, label
         symbol = f"∂{self.root_name}/∂{self.names[id(tensor)]}"
-        sent = f"sent: {symbol} = {_show(arrival.grad)}"
+        sent = f"sent: {symbol} = {_local.show(arrival.grad)}"
         color = HIGHLIGHT["color"]
         return kind, f"{label}<BR/>" + f'<FONT POINT-SIZE="11" COLOR="{color}"><B>{_html(sent)}</B></FONT>'
 
