@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 _ids = itertools.count(1)
+MIN_SCALE = 0.8  # a diagram shrinks to fit the page down to this fraction of its size, then scrolls
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,15 @@ def fragment(frames: list[Frame], title: str = "", note: str = "", key: str = ""
         parts.append(f'<div class="tgp-frame" data-frame="{number}">')
         if frame.svg:
             # As wide as the drawing when there is room, so the words sit beside a narrow graph
-            # and below a wide one, which then shrinks to the page's width.
+            # and below a wide one, which then shrinks to the page's width, but never below
+            # MIN_SCALE of its size (its labels would be too small to read): it scrolls instead.
             width = _width_px(frame.svg)
-            basis = f' style="flex-basis: {width}px"' if width else ""
-            parts.append(f'<div class="tgp-diagram"{basis}>{frame.svg}</div>')
+            svg = frame.svg
+            basis = ""
+            if width:
+                basis = f' style="flex-basis: {width}px"'
+                svg = svg.replace("<svg", f'<svg style="min-width: {round(width * MIN_SCALE)}px"', 1)
+            parts.append(f'<div class="tgp-diagram"{basis}>{svg}</div>')
         parts.append('<div class="tgp-words">' + f"<h2>{html.escape(frame.title)}</h2>")
         parts += [_line(line) for line in frame.words]
         parts.append("</div></div>")

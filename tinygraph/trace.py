@@ -272,13 +272,15 @@ class Steps:
         return painter.paint(rankdir, head, painter.notes() if heading else [], legend)
 
     # ------------------------------------------------------------------ the player
+    def diagrams(self) -> list[Diagram]:
+        """The player's diagrams: the start, then the state after each step (no legend or heading)."""
+        return [self.draw(k, legend=False, heading=False) for k in range(-1, len(self))]
+
     def frames(self) -> list[_player.Frame]:
         """The player's frames: the start, then one per step, each with its SVG and its words."""
-        start = _player.Frame("Start", [_start_line(self, "The"), *_pending_line(self, -1)], _svg(self.draw(-1, legend=False, heading=False)))
-        frames = [start]
-        for step in self._steps:
-            title = step.words[0]
-            frames.append(_player.Frame(title, step.words[1:], _svg(self.draw(step.index, legend=False, heading=False))))
+        svgs = [_svg(diagram) for diagram in self.diagrams()]
+        frames = [_player.Frame("Start", [_start_line(self, "The"), *_pending_line(self, -1)], svgs[0])]
+        frames += [_player.Frame(s.words[0], s.words[1:], svg) for s, svg in zip(self._steps, svgs[1:])]
         return frames
 
     def save_html(self, path: str | Path) -> Path:
@@ -370,12 +372,15 @@ class _Words:
             formula = view.local_derivative(node, index)
             local = step.local[index] if index < len(step.local) else None
             factor = f"∂{out}/∂{name}"
-            if local is not None or formula:
-                shown = _local.show(local)
-                value = f" = {shown}" if local is not None and shown != formula else ""
-                lines.append(f"   {factor} = {formula or '?'}{value}")
-            chain = "" if step.output is self.steps.root else f" = {self.d(step.output)} · {factor}"
-            lines.append(f"→ {name}: {self.d(tensor)}{chain} = {_local.show(arrival.grad)}")
+            if step.output is self.steps.root:  # ∂L/∂L = 1: the local derivative is the gradient
+                lines.append(f"→ {name}: {self.d(tensor)}{f' = {formula}' if formula else ''} = {_local.show(arrival.grad)}")
+            else:
+                if local is not None or formula:
+                    shown = _local.show(local)
+                    value = f" = {shown}" if local is not None and shown != formula else ""
+                    lines.append(f"   {factor} = {formula or '?'}{value}")
+                chain = f"{self.d(step.output)} · {factor}"
+                lines.append(f"→ {name}: {self.d(tensor)} = {chain} = {_local.show(arrival.grad)}")
             if arrival.shown_only:
                 lines.append(f"   {name} keeps it to be seen; it is not sent further back (the next step)")
             lines += self.sum_lines(arrival)
