@@ -19,11 +19,16 @@ MIN_SCALE = 0.8  # a diagram shrinks to fit the page down to this fraction of it
 
 @dataclass(frozen=True)
 class Frame:
-    """One position of the player: a title, its lines of words, and its diagram as inline SVG."""
+    """One position of the player: a title, its lines of words, its diagram as inline SVG.
+
+    ``focus`` is the SVG id (the ``<title>`` of dot's group) of the item the step is about: the
+    player scrolls a diagram wider than the page so that it is in view.
+    """
 
     title: str
     words: list[str]
-    svg: str
+    svg: str = ""
+    focus: str = ""
 
 
 STYLE = """
@@ -76,6 +81,21 @@ SCRIPT = """
     next.disabled = current === frames.length - 1;
     position.textContent = current === 0 ? "start" : "step " + current + " of " + (frames.length - 1);
     root.setAttribute("data-step", String(current));
+    reveal(frames[current]);
+  }
+  function reveal(frame) {  // scroll a wide diagram so that the step's node is in the middle
+    var box = frame.querySelector(".tgp-diagram");
+    var focus = frame.getAttribute("data-focus");
+    if (!box || !focus) { return; }
+    var groups = box.querySelectorAll("g.node");
+    for (var i = 0; i < groups.length; i++) {
+      var title = groups[i].querySelector("title");
+      if (title && title.textContent === focus) {
+        var outer = box.getBoundingClientRect(), inner = groups[i].getBoundingClientRect();
+        box.scrollLeft += inner.left + inner.width / 2 - (outer.left + outer.width / 2);
+        return;
+      }
+    }
   }
   prev.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
@@ -117,7 +137,7 @@ def fragment(frames: list[Frame], title: str = "", note: str = "", key: str = ""
     )
     parts.append(key)
     for number, frame in enumerate(frames):
-        parts.append(f'<div class="tgp-frame" data-frame="{number}">')
+        parts.append(f'<div class="tgp-frame" data-frame="{number}" data-focus="{html.escape(frame.focus)}">')
         if frame.svg:
             # As wide as the drawing when there is room, so the words sit beside a narrow graph
             # and below a wide one, which then shrinks to the page's width, but never below

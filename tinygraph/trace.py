@@ -278,9 +278,10 @@ class Steps:
 
     def frames(self) -> list[_player.Frame]:
         """The player's frames: the start, then one per step, each with its SVG and its words."""
-        svgs = [_svg(diagram) for diagram in self.diagrams()]
-        frames = [_player.Frame("Start", [_start_line(self, "The"), *_pending_line(self, -1)], svgs[0])]
-        frames += [_player.Frame(s.words[0], s.words[1:], svg) for s, svg in zip(self._steps, svgs[1:])]
+        focus: list[Tensor | Node] = [self.root, *(s.node for s in self._steps)]
+        svgs = [_svg(diagram, item) for diagram, item in zip(self.diagrams(), focus)]
+        frames = [_player.Frame("Start", [_start_line(self, "The"), *_pending_line(self, -1)], *svgs[0])]
+        frames += [_player.Frame(s.words[0], s.words[1:], *svg) for s, svg in zip(self._steps, svgs[1:])]
         return frames
 
     def save_html(self, path: str | Path) -> Path:
@@ -300,8 +301,8 @@ class Steps:
             frames = self.frames()
             note = ""
         except GraphvizNotFoundError:
-            frames = [_player.Frame("Start", [_start_line(self, "The")], "")]
-            frames += [_player.Frame(s.words[0], s.words[1:], "") for s in self._steps]
+            frames = [_player.Frame("Start", [_start_line(self, "The")])]
+            frames += [_player.Frame(s.words[0], s.words[1:]) for s in self._steps]
             note = "Graphviz's dot program was not found, so the diagrams are left out: install Graphviz (apt-get install graphviz, brew install graphviz or conda install graphviz)."
         return _player.fragment(frames, note=note, key=_key())
 
@@ -473,15 +474,20 @@ class _StepPainter(_Painter):
         return lines
 
 
-def _svg(diagram: graphviz.Digraph) -> str:
-    """The diagram as inline SVG: dot's output without its XML prolog, ids numbered so the file is stable."""
+def _svg(diagram: graphviz.Digraph, focus: Tensor | Node) -> tuple[str, str]:
+    """The diagram as inline SVG, and the id in it of ``focus``, the item the player scrolls to.
+
+    dot's output without its XML prolog, ids numbered in order so that the file is the same on
+    every run.
+    """
     numbers: dict[str, str] = {}
     source = re.sub(
         r"\b([tn])\d{6,}\b", lambda m: numbers.setdefault(m[0], f"{m[1]}{len(numbers) + 1}"), diagram.source
     )
+    focus_id = numbers.get(f"{'t' if isinstance(focus, Tensor) else 'n'}{id(focus)}", "")
     try:
         svg = graphviz.Source(source).pipe(format="svg", encoding="utf-8")
     except graphviz.ExecutableNotFound as error:
         raise GraphvizNotFoundError(error) from error
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else html.escape(svg)
+    return (svg[start:] if start >= 0 else html.escape(svg)), focus_id
