@@ -11,7 +11,7 @@ from graphs import GRAPHS, lecture, mlp_with_penalty, three_consumers
 
 import tinygraph as tg
 from tinygraph import _local
-from tinygraph.draw import HIGHLIGHT
+from tinygraph.draw import HIGHLIGHT, GraphvizNotFoundError
 
 
 # ----------------------------------------------------------------------------- the same gradients
@@ -203,3 +203,16 @@ def test_draw_shows_the_state_after_the_step():
 def test_a_trace_of_a_tensor_that_needs_no_grad_says_why():
     with pytest.raises(RuntimeError, match="does not require grad"):
         tg.trace(tg.tensor(1.0))
+
+
+# ----------------------------------------------------------------------------- without Graphviz
+def test_without_dot_jupyter_shows_the_steps_in_words_and_saving_says_how_to_install(monkeypatch, tmp_path):
+    loss, _ = lecture()
+    steps = tg.trace(loss)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on it
+    page = steps._repr_html_()
+    assert "<svg" not in page and "Step 2 of 3: Sigmoid: a = σ(z), cancelled" in page
+    assert "apt-get install graphviz" in page
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        steps.save_html(tmp_path / "backprop.html")
+    assert "pending" in steps.draw(0).source  # the diagram itself needs no dot

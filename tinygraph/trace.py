@@ -307,6 +307,10 @@ class Steps:
         return _player.fragment(frames, note=note, key=_key())
 
 
+def _times(count: int) -> str:
+    return "twice" if count == 2 else f"{count} times"
+
+
 def _key() -> str:
     """The player's legend, from tg.draw's style tables, with what a step adds to them."""
     entries = [(style["fillcolor"], style["color"], LEGEND[kind]) for kind, style in TENSOR_STYLES.items()]
@@ -374,7 +378,9 @@ class _Words:
             local = step.local[index] if index < len(step.local) else None
             factor = f"∂{out}/∂{name}"
             if step.output is self.steps.root:  # ∂L/∂L = 1: the local derivative is the gradient
-                lines.append(f"→ {name}: {self.d(tensor)}{f' = {formula}' if formula else ''} = {_local.show(arrival.grad)}")
+                shown = _local.show(arrival.grad)
+                said = f" = {formula}" if formula and formula != shown else ""
+                lines.append(f"→ {name}: {self.d(tensor)}{said} = {shown}")
             else:
                 if local is not None or formula:
                     shown = _local.show(local)
@@ -395,7 +401,7 @@ class _Words:
         name = self.names[id(arrival.tensor)]
         if arrival.number < arrival.of:
             return [f"   contribution {arrival.number} of {arrival.of} to {self.d(arrival.tensor)}; so far {_local.show(arrival.total)}"]
-        return [f"   contribution {arrival.of} of {arrival.of}: {self.d(arrival.tensor)} is their sum, {_local.show(arrival.total)} ({name} is used {arrival.of} times)"]
+        return [f"   contribution {arrival.of} of {arrival.of}: {self.d(arrival.tensor)} is their sum, {_local.show(arrival.total)} ({name} is used {_times(arrival.of)})"]
 
     def cancelled(self) -> list[str]:
         step, node, via = self.step, self.step.node, self.step.via
