@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.models.penalty import L2Penalty
 
 
 def lecture() -> tuple[tg.Tensor, list[tg.Tensor]]:
@@ -36,7 +35,10 @@ def softmax_regression() -> tuple[tg.Tensor, list[tg.Tensor]]:
 
 
 def mlp_with_penalty() -> tuple[tg.Tensor, list[tg.Tensor]]:
-    """Two layers, tanh between them, and the L2 penalty on both weights: W1 is used twice."""
+    """Two layers, tanh between them, and the L2 penalty (λ/2)(‖W1‖² + ‖W2‖²): W1 is used three times.
+
+    In its layer, and twice in W1 · W1, the two inputs of one multiplication.
+    """
     rng = np.random.default_rng(2)
     x = tg.tensor(rng.normal(size=(6, 3)), name="x")
     w1 = tg.tensor(rng.normal(size=(3, 4)), requires_grad=True, name="W1")
@@ -45,7 +47,7 @@ def mlp_with_penalty() -> tuple[tg.Tensor, list[tg.Tensor]]:
     b2 = tg.tensor(np.zeros(2), requires_grad=True, name="b2")
     h = tg.tanh(tg.linear(x, w1, b1))
     data_loss = tg.softmax_cross_entropy(tg.linear(h, w2, b2), np.array([0, 1, 1, 0, 1, 0]))
-    loss = data_loss + L2Penalty(0.1)(w1, w2)
+    loss = data_loss + 0.05 * ((w1 * w1).sum() + (w2 * w2).sum())
     return loss, [w1, b1, w2, b2, h, data_loss, loss]
 
 

@@ -54,12 +54,13 @@ def test_a_weight_in_its_layer_and_in_the_penalty():
     loss, (w1, *_) = mlp_with_penalty()
     loss.backward()
     explanation = tg.explain(w1, loss)
-    assert explanation.count == 2
+    assert explanation.count == 3
     routes = [[type(n).__name__ for n in p.nodes] for p in explanation.paths]
-    assert ["L2Penalty", "Add"] in routes
+    assert routes.count(["Mul", "Sum", "Add", "Mul", "Add"]) == 2  # W1 · W1: one path per input
     assert ["Linear", "Tanh", "Linear", "SoftmaxCrossEntropy", "Add"] in routes
-    penalty = next(p for p in explanation.paths if type(p.nodes[0]).__name__ == "L2Penalty")
-    np.testing.assert_allclose(penalty.product, 0.1 * w1.data, rtol=1e-12)
+    penalty = [p.product for p in explanation.paths if type(p.nodes[0]).__name__ == "Mul"]
+    np.testing.assert_allclose(penalty[0] + penalty[1], 0.1 * w1.data, rtol=1e-12)
+    assert "Mul (input 1)" in str(explanation) and "Mul (input 2)" in str(explanation)
 
 
 def _doublings(levels: int) -> tuple[tg.Tensor, tg.Tensor]:

@@ -130,11 +130,11 @@ def test_each_contribution_arriving_and_their_sum_are_shown():
     assert "contribution 1 of 3" in words and "contribution 3 of 3" in words
 
 
-def test_a_weight_in_its_layer_and_in_the_penalty_gets_two_contributions():
+def test_a_weight_in_its_layer_and_in_the_penalty_gets_each_contribution():
     loss, (w1, *_) = mlp_with_penalty()
     steps = tg.trace(loss)
     arrivals = [a for s in steps for a in s.arrivals if a.tensor is w1]
-    assert [(a.number, a.of) for a in arrivals] == [(1, 2), (2, 2)]
+    assert [(a.number, a.of) for a in arrivals] == [(1, 3), (2, 3), (3, 3)]
     assert np.array_equal(arrivals[-1].total, w1.grad)
 
 
