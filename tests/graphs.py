@@ -61,9 +61,21 @@ def three_consumers() -> tuple[tg.Tensor, list[tg.Tensor]]:
     return loss, [w, h, loss]
 
 
+def log_of_softmax() -> tuple[tg.Tensor, list[tg.Tensor]]:
+    """Cross-entropy written out, −Σ y log softmax(z): the log's cancellation rule skips the softmax."""
+    rng = np.random.default_rng(4)
+    x = tg.tensor(rng.normal(size=(3, 2)), name="x")
+    w = tg.tensor(rng.normal(size=(2, 3)), requires_grad=True, name="W")
+    z = tg.linear(x, w)
+    a = tg.softmax(z, axis=1)
+    loss = -(np.eye(3) * tg.log(a)).sum(axis=1).mean()
+    return loss, [w, z, a, loss]
+
+
 GRAPHS = {
     "lecture": lecture,
     "softmax regression": softmax_regression,
     "MLP with a penalty": mlp_with_penalty,
     "three consumers": three_consumers,
+    "log of a softmax": log_of_softmax,
 }

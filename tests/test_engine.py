@@ -190,3 +190,30 @@ def test_retain_grad_on_a_sigmoid_output_shows_dl_da_through_the_bce_shortcut():
     tg.bce(a, y).backward()
     np.testing.assert_allclose(a.grad, (a.data - y) / (a.data * (1 - a.data)) / 2)  # shown, not propagated twice
     np.testing.assert_allclose(z.grad, (a.data - y) / 2)
+
+
+class LogOfExp(tg.Node):
+    """log a for a = eˣ, computed as x: d log a/da = 1/a is only shown, the product 1 goes to x."""
+
+    cancels = {0: 1}
+
+    def forward(self, a, x):
+        self.a = a
+        return x
+
+    def backward(self, grad):
+        return (grad / self.a if self.needs_grad[0] else None), grad
+
+
+def test_a_declared_cancellation_rule_shows_one_gradient_and_sends_the_product_on():
+    x = tg.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    a = tg.exp(x)
+    out = LogOfExp()(a, x).sum()
+    out.backward()
+    np.testing.assert_allclose(x.grad, [1.0, 1.0])  # through x only: the path through a is not added
+    assert a.grad is None
+    x.grad = None
+    a.retain_grad()
+    out.backward()
+    np.testing.assert_allclose(a.grad, 1 / a.data)  # shown
+    np.testing.assert_allclose(x.grad, [1.0, 1.0])  # still not counted twice

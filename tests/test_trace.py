@@ -44,7 +44,7 @@ def test_steps_follow_the_engine_order_one_per_node_that_sends():
     loss, (w, b, z, a, _) = lecture()
     order = [t.node for t in reversed(tg.engine.topological_order(loss)) if t.node is not None]
     steps = tg.trace(loss)
-    assert [type(s.node).__name__ for s in steps] == ["BCE", "Sigmoid", "Linear"]
+    assert [type(s.node).__name__ for s in steps] == ["SigmoidBCE", "Sigmoid", "Linear"]
     assert [s.node for s in steps] == order  # the sigmoid's place is the cancellation's
     assert [s.index for s in steps] == [0, 1, 2]
     bce, sigmoid, linear = steps

@@ -4,10 +4,7 @@ Every operation is a Node class whose forward and backward read like the math; `
 applies the chain rule over the recorded graph. This module re-exports the public API.
 """
 
-# Tensor first: its module imports the operator nodes, which in turn need Tensor.
-from tinygraph.tensor import Tensor, tensor  # isort: skip
 from tinygraph.draw import draw
-from tinygraph.modes import detect_anomaly, name_scope, no_grad
 from tinygraph.functional import (
     bce,
     bce_with_logits,
@@ -29,7 +26,9 @@ from tinygraph.functional import (
     tanh,
     transpose,
 )
+from tinygraph.modes import detect_anomaly, name_scope, no_grad
 from tinygraph.node import Node
+from tinygraph.tensor import Tensor, tensor
 from tinygraph.explain import explain
 from tinygraph.trace import Steps, trace
 

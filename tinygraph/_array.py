@@ -13,8 +13,6 @@ import numpy as np
 xp = np
 ndarray = np.ndarray
 
-FLOAT_DTYPES = (np.float16, np.float32, np.float64, np.longdouble)
-
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to an ndarray; Python numbers and lists become float64 unless ``dtype`` says."""

@@ -311,12 +311,10 @@ def is_shortcut(node: Node, index: int) -> bool:
 def shortcut_of(node: Node, index: int) -> Tensor | None:
     """For a shortcut input, the tensor whose two steps it skips (a, for BCE's hidden z).
 
-    A node's ``shortcut`` lists inputs whose gradient is shown but not propagated (BCE's a); the
-    input that gets their product instead is the one feeding the shown input's producer (z).
+    Read from the class's cancellation rule ``cancels = {shown: receiver}`` (SigmoidBCE: {0: 2}).
     """
-    for shown in getattr(node, "shortcut", ()):
-        producer = node.inputs[shown].node
-        if producer is not None and any(t is node.inputs[index] for t in producer.inputs):
+    for shown, receiver in type(node).cancels.items():
+        if receiver == index:
             return node.inputs[shown]
     return None
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygraph import nodes
+from tinygraph import _array, nodes
 from tinygraph.draw import SMALL, _number, _values
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
@@ -33,11 +33,12 @@ TABLE: dict[type, Callable[[Any], tuple[Value, ...]]] = {
     nodes.Linear: lambda n: (n.w, n.x, 1.0)[: len(n.inputs)],
     nodes.Exp: lambda n: (n.a,),
     nodes.Log: lambda n: (1 / n.x,),
-    nodes.Sigmoid: lambda n: (n.a * n.one_minus_a,),
+    nodes.Sigmoid: lambda n: (n.a * _array.sigmoid(n.z, complement=True),),
     nodes.Tanh: lambda n: (1 - n.a**2,),
     nodes.ReLU: lambda n: (n.positive.astype(np.float64),),
     nodes.Mean: lambda n: (1 / n.count,),
     nodes.Sum: lambda n: (1.0,),
+    nodes.SoftmaxLog: lambda n: (1 / n.a, None),
     nodes.Max: lambda n: (n.is_max / n.is_max.sum(axis=n.axes, keepdims=True),),
 }
 
@@ -89,20 +90,14 @@ def show(value: Value) -> str:
 
 
 def cancels(node: Node) -> dict[int, int]:
-    """The node's cancellation rule ``{shown input: receiving input}``; empty for most nodes.
+    """The node's cancellation rule ``{shown input: receiving input}``, declared by its class.
 
-    BCE after a sigmoid shows ∂L/∂a on input 0 and sends the product (a − y)/N to the sigmoid's
-    own input z instead. A node may declare the rule as ``cancels``; BCE still declares only the
-    shown inputs (``shortcut``), whose receiver is the input that feeds the shown input's producer.
+    SigmoidBCE, {0: 2}: ∂L/∂a is only shown, and the product (a − y)/N goes to the sigmoid's own
+    input z. Empty for most nodes.
     """
-    declared = dict(getattr(node, "cancels", None) or {})
-    for shown in getattr(node, "shortcut", ()) or ():
-        producer = node.inputs[shown].node
-        if shown in declared or producer is None:
-            continue
-        receiver = next(
-            (j for j, t in enumerate(node.inputs) if any(t is p for p in producer.inputs)), None
-        )
-        if receiver is not None:
-            declared[shown] = receiver
-    return declared
+    return type(node).cancels
+
+
+def title(node: Node) -> str:
+    """The name diagrams write on the node's box: its title ("BCE" for SigmoidBCE), else its class."""
+    return type(node).title or type(node).__name__

@@ -376,7 +376,7 @@ def _text_row(lines: list[str], color: str, size: str) -> str:
 def _node_label(node: Node) -> str:
     """The class name in bold, then its formula if it has one: user nodes look like built-in ones."""
     formula = str(getattr(node, "formula", "") or "")
-    label = f"<B>{_html(type(node).__name__)}</B>"
+    label = f"<B>{_html(type(node).title or type(node).__name__)}</B>"
     return label + "<BR/>" + _small(formula, size="10") if formula else label
 
 

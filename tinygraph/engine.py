@@ -62,8 +62,8 @@ def backward(
     order: ``sent`` lists ``(input index, gradient sent, that input's gradient summed so far)``.
     ``tg.trace`` records the pass this way, so what it shows is what this loop did.
     """
-    pending: dict[int, _array.ndarray] = {id(root): grad}
-    shown: dict[int, _array.ndarray] = {}
+    pending: dict[int, _array.ndarray] = {id(root): grad}  # sent back: the chain rule goes on
+    shown: dict[int, _array.ndarray] = {}  # only shown in .grad: see the cancellation rule below
     for tensor in reversed(topological_order(root)):
         node = tensor.node
         g = pending.pop(id(tensor), None)
@@ -73,11 +73,16 @@ def backward(
                 tensor.grad = total if tensor.grad is None else tensor.grad + total
         if node is None or g is None:
             continue
-        shortcut = node.shortcut
-        if shortcut:  # a gradient that is only shown is computed only if its tensor keeps it
+        # The cancellation rule, declared by the node's class as cancels = {shown: receiver}
+        # (SigmoidBCE: {0: 2}): the gradient for input `shown` is only shown, because the
+        # chain-rule product that cancels through it goes to input `receiver` instead. So it is
+        # computed only if that input's tensor keeps its gradient, and it goes to `shown`, never
+        # to `pending`: the node's backward returns the receiver's gradient like any other.
+        cancels = node.cancels
+        if cancels:
             node.needs_grad = tuple(
                 parent.requires_grad
-                and (index not in shortcut or parent.node is None or retain_grads or parent.retains_grad)
+                and (index not in cancels or parent.node is None or retain_grads or parent.retains_grad)
                 for index, parent in enumerate(node.inputs)
             )
         sent: list[tuple[int, ndarray, ndarray]] | None = None if on_step is None else []
@@ -96,7 +101,7 @@ def backward(
                     f"{type(node).__name__}.backward produced {_array.first_non_finite(parent_grad)} in the "
                     f"gradient for input {index}"
                 )
-            target = shown if shortcut and index in shortcut else pending
+            target = shown if cancels and index in cancels else pending
             key = id(parent)
             earlier = target.get(key)  # from another consumer of the same tensor: gradients add up
             target[key] = parent_grad if earlier is None else earlier + parent_grad
@@ -136,7 +141,7 @@ def _conform(node: Node, index: int, grad: object, data: ndarray) -> ndarray:
     return grad if grad.dtype == data.dtype else grad.astype(data.dtype)
 
 
-def _add(a: _array.ndarray | None, b: _array.ndarray | None) -> _array.ndarray | None:
+def _add(a: ndarray | None, b: ndarray | None) -> ndarray | None:
     if a is None:
         return b
     if b is None:

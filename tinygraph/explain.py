@@ -118,7 +118,7 @@ class Explanation:
 
 def _node(node: Node, index: int) -> str:
     """The node's class name, with the input's position when the node takes one tensor twice (x * x)."""
-    name = type(node).__name__
+    name = _local.title(node)
     repeated = sum(t is node.inputs[index] for t in node.inputs) > 1
     return f"{name} (input {index + 1})" if repeated else name
 
@@ -236,7 +236,7 @@ class _Walk:
                 pair = f"∂{names[id(self.root)]}/∂{names[id(tensor)]} · ∂{names[id(tensor)]}/∂{names[id(inner)]}"
                 key = (*key, (id(node), receiver))
                 grad = self.sent(node, receiver, grad, inner, key)
-                path.factors.append(Factor(pair, view.local_derivative(node, receiver), grad, type(node).__name__))
+                path.factors.append(Factor(pair, view.local_derivative(node, receiver), grad, _local.title(node)))
                 k -= 2
             else:
                 key = (*key, (id(node), index))

@@ -52,8 +52,8 @@ def exp(x: Any) -> Tensor:
 
 
 def log(x: Any) -> Tensor:
-    """Natural logarithm, elementwise."""
-    return nodes.Log()(x)
+    """Natural logarithm, elementwise; of a softmax's output, log_softmax of its input (exact)."""
+    return as_tensor(x).log()
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
@@ -70,7 +70,8 @@ def bce(p: Any, y: Any, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy (negative log-likelihood) of probabilities ``p`` for targets ``y``.
 
     −[y log p + (1 − y) log(1 − p)], reduced by ``reduction`` ("mean", "sum" or "none").
-    Given the output of ``sigmoid``, it is computed from the net input: exact for any z.
+    Given the output of ``sigmoid``, the node is ``SigmoidBCE``, which also takes that sigmoid's
+    net input z: the loss is computed from z, exact for any z, and (a − y)/N goes straight to z.
 
     Examples
     --------
@@ -78,6 +79,9 @@ def bce(p: Any, y: Any, reduction: str = "mean") -> Tensor:
     >>> round(tg.bce(tg.tensor([0.9, 0.2]), [1.0, 0.0]).item(), 6)
     0.164252
     """
+    p = as_tensor(p)
+    if isinstance(p.node, nodes.Sigmoid):  # the lecture's graph: the loss also takes the net input z
+        return nodes.SigmoidBCE(reduction)(p, y, p.node.inputs[0])
     return nodes.BCE(reduction)(p, y)
 
 

@@ -8,11 +8,14 @@ tensors, ``Cube()(x)``, runs forward and records the node in the graph.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tinygraph import _array
-from tinygraph.modes import mode
-from tinygraph.tensor import Tensor, as_tensor
+from tinygraph._types import Grads
+
+if TYPE_CHECKING:
+    from tinygraph.tensor import Tensor
 
 
 class Node:
@@ -24,18 +27,16 @@ class Node:
         The tensors the node was called on, in order (set by the call).
     needs_grad : tuple of bool
         For each input, whether backward must compute its gradient: skip the others.
-    shortcut : set of int
-        Indices of inputs whose gradient is shown but not propagated, because the node sends the
-        combined chain-rule product to a further input instead (see ``BCE``). Empty for most nodes.
-        Before calling backward, the engine sets ``needs_grad`` of such an input to whether its
-        tensor will keep the gradient (a leaf, ``retain_grad()``, ``retain_grads=True``).
     cancels : dict of int to int
         The cancellation rule, declared on the class: ``{shown: receiver}`` says that the gradient
         for input ``shown`` is only shown (kept in ``.grad`` when that tensor keeps its gradient,
         never sent further back), while the chain-rule product that cancels through it goes to
-        input ``receiver`` instead. Empty for most nodes.
+        input ``receiver`` instead (``SigmoidBCE``: dL/da is shown, (a − y)/N goes to z). The
+        engine asks for a shown gradient (``needs_grad``) only when its tensor keeps it. Empty for
+        most nodes.
     title : str
-        The name a diagram writes on the node's box; empty means the class name.
+        The name a diagram writes on the node's box, and a tensor's repr after ``node=``; empty
+        means the class name (``SigmoidBCE`` is titled "BCE", the loss it computes).
     scope : str or None
         The ``name_scope`` the node was created in (diagrams draw a cluster per scope).
     formula : str
@@ -64,53 +65,28 @@ class Node:
 
     inputs: tuple[Tensor, ...]
     needs_grad: tuple[bool, ...]
-    shortcut: ClassVar[frozenset[int]] | frozenset[int] = frozenset()
     cancels: ClassVar[dict[int, int]] = {}
     title: ClassVar[str] = ""
     scope: str | None = None
     formula: ClassVar[str] | str = ""
     local_derivatives: ClassVar[tuple[str | None, ...]] | tuple[str | None, ...] = ()
+    _record: ClassVar[Callable[[Node, tuple[Any, ...]], Tensor]]  # tinygraph.tensor.record
 
     def forward(self, *arrays: Any) -> _array.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
 
-    def backward(self, grad_output: _array.ndarray) -> tuple[_array.ndarray | None, ...]:
+    def backward(self, grad_output: _array.ndarray) -> Grads:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_output)")
 
     def __call__(self, *inputs: Any) -> Tensor:
-        # The hot path of every forward pass: lists rather than generators, names only for errors,
-        # and hasattr rather than self.__dict__, which would give every node a dict of its own.
-        if hasattr(self, "inputs"):
-            name = type(self).__name__
-            raise RuntimeError(
-                f"this {name} instance was already called: a node records one call of the "
-                f"graph, so create a new one for each call, e.g. {name}()(x)"
-            )
-        tensors = tuple([as_tensor(x) for x in inputs])
-        self.inputs = tensors
-        self.needs_grad = tuple([t.requires_grad for t in tensors])
-        if mode.scope is not None:
-            self.scope = mode.scope
-        if mode.detect_anomaly:
-            with _array.xp.errstate(all="ignore"):
-                out = self._forward(tensors)
-            if _array.is_float(out) and not _array.all_finite(out):
-                name = type(self).__name__
-                raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
-        else:
-            out = self._forward(tensors)
-        return Tensor._from_node(out, self, mode.grad_enabled and any(self.needs_grad))
+        """Run forward on ``inputs`` (tensors, arrays or numbers) and record the call in the graph.
 
-    def _forward(self, tensors: tuple[Tensor, ...]) -> _array.ndarray:
-        try:
-            out = self.forward(*[t.data for t in tensors])
-        except ValueError as error:
-            name = type(self).__name__
-            if str(error).startswith(name):
-                raise
-            shapes = ", ".join(str(t.shape) for t in tensors)
-            raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
-        return out if type(out) is _array.ndarray else _array.as_array(out)
+        Recording wraps values in tensors, so it is done where Tensor lives, by
+        ``tinygraph.tensor.record``. That module sets it as ``Node._record`` when it defines
+        Tensor: the one link from nodes to tensors is made there, at run time, so that this module
+        and every node work on arrays and import no Tensor (Tensor's operators import the nodes).
+        """
+        return self._record(inputs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

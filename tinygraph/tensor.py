@@ -7,15 +7,13 @@ the parameters.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tinygraph import _array, engine
 from tinygraph._types import Axis
-
-if TYPE_CHECKING:
-    from tinygraph.node import Node
-
-
+from tinygraph.modes import mode
+from tinygraph.node import Node
+from tinygraph.nodes import activations, basic as ops
 
 
 class Tensor:
@@ -124,7 +122,7 @@ class Tensor:
         if self.name:
             extras.append(f"name={self.name!r}")
         if self.node is not None:
-            extras.append(f"node={type(self.node).__name__}")
+            extras.append(f"node={type(self.node).title or type(self.node).__name__}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({', '.join([body, *extras])})"
@@ -175,84 +173,87 @@ class Tensor:
         return Tensor(other)
 
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add()(self, self._lift(other))
+        return record(ops.Add(), (self, self._lift(other)))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add()(self._lift(other), self)
+        return record(ops.Add(), (self._lift(other), self))
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub()(self, self._lift(other))
+        return record(ops.Sub(), (self, self._lift(other)))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub()(self._lift(other), self)
+        return record(ops.Sub(), (self._lift(other), self))
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul()(self, self._lift(other))
+        return record(ops.Mul(), (self, self._lift(other)))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul()(self._lift(other), self)
+        return record(ops.Mul(), (self._lift(other), self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div()(self, self._lift(other))
+        return record(ops.Div(), (self, self._lift(other)))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div()(self._lift(other), self)
+        return record(ops.Div(), (self._lift(other), self))
 
     def __pow__(self, other: Any) -> Tensor:
-        return ops.Pow()(self, self._lift(other))
+        return record(ops.Pow(), (self, self._lift(other)))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return ops.Pow()(self._lift(other), self)
+        return record(ops.Pow(), (self._lift(other), self))
 
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.MatMul()(self, self._lift(other))
+        return record(ops.MatMul(), (self, self._lift(other)))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul()(self._lift(other), self)
+        return record(ops.MatMul(), (self._lift(other), self))
 
     def __neg__(self) -> Tensor:
-        return ops.Neg()(self)
+        return record(ops.Neg(), (self,))
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem(index)(self)
+        return record(ops.GetItem(_plain_index(index)), (self,))
 
     # ----------------------------------------------------------------- shape and reductions
     def reshape(self, *shape: Any) -> Tensor:
         """Like ``ndarray.reshape``: ``x.reshape(6, 4)`` or ``x.reshape((6, 4))``."""
-        return ops.Reshape(shape[0] if len(shape) == 1 else shape)(self)
+        return record(ops.Reshape(shape[0] if len(shape) == 1 else shape), (self,))
 
     def transpose(self, *axes: Any) -> Tensor:
         """Like ``ndarray.transpose``: reverse the axes, or permute them as given."""
-        return ops.Transpose(axes[0] if len(axes) == 1 else (axes or None))(self)
+        return record(ops.Transpose(axes[0] if len(axes) == 1 else (axes or None)), (self,))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 (NumPy's name)
         return self.transpose()
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.Sum(axis, keepdims)(self)
+        return record(ops.Sum(axis, keepdims), (self,))
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.Mean(axis, keepdims)(self)
+        return record(ops.Mean(axis, keepdims), (self,))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.Max(axis, keepdims)(self)
+        return record(ops.Max(axis, keepdims), (self,))
 
     # ----------------------------------------------------------------- elementwise functions
     def exp(self) -> Tensor:
-        return ops.Exp()(self)
+        return record(ops.Exp(), (self,))
 
     def log(self) -> Tensor:
-        return ops.Log()(self)
+        """Natural logarithm; of a softmax's output, computed from its input (``SoftmaxLog``): exact."""
+        if isinstance(self.node, activations.Softmax):
+            return record(activations.SoftmaxLog(self.node.axis), (self, self.node.inputs[0]))
+        return record(ops.Log(), (self,))
 
     def sigmoid(self) -> Tensor:
-        return activations.Sigmoid()(self)
+        return record(activations.Sigmoid(), (self,))
 
     def tanh(self) -> Tensor:
-        return activations.Tanh()(self)
+        return record(activations.Tanh(), (self,))
 
     def relu(self) -> Tensor:
-        return activations.ReLU()(self)
+        return record(activations.ReLU(), (self,))
 
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:
@@ -265,5 +266,59 @@ def as_tensor(value: Any) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(value)
 
 
-# The operator nodes import Tensor, so they are imported after it is defined.
-from tinygraph.nodes import activations, basic as ops  # noqa: E402
+def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
+    """Call ``node`` on ``inputs``: run its forward on their arrays and record the call in the graph.
+
+    This is what ``node(*inputs)`` does, and what Tensor's operators do: each input becomes a
+    tensor (``as_tensor``), the node remembers them and which of them need a gradient, and the
+    output is a tensor that remembers the node. It requires a gradient when an input does, unless
+    recording is off (``no_grad``).
+    """
+    # The hot path of every forward pass: lists rather than generators, names only for errors,
+    # and hasattr rather than node.__dict__, which would give every node a dict of its own.
+    if hasattr(node, "inputs"):
+        name = type(node).__name__
+        raise RuntimeError(
+            f"this {name} instance was already called: a node records one call of the "
+            f"graph, so create a new one for each call, e.g. {name}()(x)"
+        )
+    tensors = tuple([as_tensor(x) for x in inputs])
+    node.inputs = tensors
+    node.needs_grad = tuple([t.requires_grad for t in tensors])
+    if mode.scope is not None:
+        node.scope = mode.scope
+    if mode.detect_anomaly:
+        with _array.xp.errstate(all="ignore"):
+            out = _forward(node, tensors)
+        if _array.is_float(out) and not _array.all_finite(out):
+            name = type(node).__name__
+            raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
+    else:
+        out = _forward(node, tensors)
+    return Tensor._from_node(out, node, mode.grad_enabled and any(node.needs_grad))
+
+
+def _forward(node: Node, tensors: tuple[Tensor, ...]) -> _array.ndarray:
+    """``node.forward`` on the tensors' arrays, its output an ndarray; errors name the node and the shapes."""
+    try:
+        out = node.forward(*[t.data for t in tensors])
+    except ValueError as error:
+        name = type(node).__name__
+        if str(error).startswith(name):
+            raise
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
+    return out if type(out) is _array.ndarray else _array.as_array(out)
+
+
+def _plain_index(index: Any) -> Any:
+    """An index with any Tensor inside replaced by its array: ``GetItem`` takes arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+# Calling a node records the call here, where Tensor lives (see Node.__call__).
+Node._record = record

@@ -130,7 +130,7 @@ def trace(root: Tensor) -> Steps:
     >>> b = tg.tensor(0.1, requires_grad=True, name="b")
     >>> steps = tg.trace(tg.bce(tg.sigmoid(tg.linear(x, w, b)), [1.0]))
     >>> [type(s.node).__name__ for s in steps]
-    ['BCE', 'Sigmoid', 'Linear']
+    ['SigmoidBCE', 'Sigmoid', 'Linear']
     >>> steps[1].cancelled
     True
     """
@@ -352,7 +352,7 @@ class _Words:
     def lines(self) -> list[str]:
         step, node = self.step, self.step.node
         number = f"Step {step.index + 1} of {len(self.steps)}"
-        name = type(node).__name__
+        name = _local.title(node)
         formula = str(getattr(node, "formula", "") or "")
         what = f"{name}: {formula}" if formula else name
         if step.cancelled:
@@ -416,11 +416,11 @@ class _Words:
         local = step.local[index]
         pair = f"{self.d(step.output)} · ∂{middle}/∂{name}"
         lines = [
-            f"{self.d(step.output)} = {_local.show(step.grad_output)} was only shown: {type(via).__name__} does not send it through {type(node).__name__}",
-            f"∂{middle}/∂{name} = {sigma} = {_local.show(local)}" if sigma and local is not None else f"∂{middle}/∂{name}",
+            f"{self.d(step.output)} = {_local.show(step.grad_output)} was only shown: {_local.title(via)} does not send it through {_local.title(node)}",
+            f"∂{middle}/∂{name}" + (f" = {sigma}" if sigma else "") + (f" = {_local.show(local)}" if local is not None else ""),
             f"shortcut: {pair} = {product}   ({pair} cancelled)",
-            f"→ {name}: {self.d(tensor)} = {product} = {_local.show(arrival.grad)}, sent by {type(via).__name__} straight to {name}",
-            f"   {type(node).__name__}'s backward does not run: the two factors cancel exactly, so nothing overflows where {sigma or 'its derivative'} rounds to 0",
+            f"→ {name}: {self.d(tensor)} = {product} = {_local.show(arrival.grad)}, sent by {_local.title(via)} straight to {name}",
+            f"   {_local.title(node)}'s backward does not run: the product is computed directly, exact even where {self.d(step.output)} would overflow",
         ]
         return lines + self.sum_lines(arrival)
 

@@ -6,7 +6,7 @@ from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 
 import tinygraph as tg
 from tinygraph.models import L2Penalty, LogisticRegression
-from tinygraph.nodes import BCE, Add, Linear, Sigmoid
+from tinygraph.nodes import BCE, Add, Linear, Sigmoid, SigmoidBCE
 
 SCOPE = "LogisticRegression: net input → sigmoid → NLL"
 
@@ -46,12 +46,12 @@ def test_the_graph_is_exactly_linear_sigmoid_bce_in_the_model_scope():
     X, y = small_problem()
     loss = LogisticRegression(3, seed=0).loss(X, y)
     nodes = nodes_of(loss)
-    assert sorted(type(n).__name__ for n in nodes) == ["BCE", "Linear", "Sigmoid"]
+    assert sorted(type(n).__name__ for n in nodes) == ["Linear", "Sigmoid", "SigmoidBCE"]
     assert all(n.scope == SCOPE for n in nodes)
     bce = loss.node
     sigmoid = bce.inputs[0].node
     linear = sigmoid.inputs[0].node
-    assert (type(bce), type(sigmoid), type(linear)) == (BCE, Sigmoid, Linear)
+    assert (type(bce), type(sigmoid), type(linear)) == (SigmoidBCE, Sigmoid, Linear)
     assert [t.name for t in linear.inputs] == ["x", "w", "b"]
     assert bce.inputs[1].name == "y"
 

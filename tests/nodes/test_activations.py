@@ -1,4 +1,4 @@
-"""Sigmoid, Logit, Tanh, ReLU, Softmax, LogSoftmax: values, gradients, and exact numerics."""
+"""Sigmoid, Logit, Tanh, ReLU, Softmax, LogSoftmax, SoftmaxLog: values, gradients, exact numerics."""
 
 import numpy as np
 import pytest
@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygraph as tg
+from tinygraph.nodes import Log, SoftmaxLog
 from tinygraph.testing import gradcheck
 from tinygraph.testing import strategies as tst
 
@@ -97,3 +98,40 @@ def test_sigmoid_where_the_textbook_formula_overflows_is_the_exact_subnormal():
     a = tg.sigmoid(np.array([-720.0, -1e4, 3.0])).data
     assert a[0] == pytest.approx(np.exp(-720.0), rel=1e-12) and a[0] > 0  # 2.03e-313, not 0
     assert a[1] == 0.0 and a[2] == pytest.approx(1 / (1 + np.exp(-3.0)), rel=1e-15)
+
+
+# ------------------------------------------------------------------ log of a softmax's output
+@given(z=tst.arrays(tst.shapes(min_dims=1), min_value=-20, max_value=20), data=st.data())
+def test_log_of_a_softmax_output_gradient_on_any_axis(z, data):
+    axis = data.draw(st.integers(-z.ndim, z.ndim - 1))
+    assert gradcheck(lambda v: tg.log(tg.softmax(v, axis=axis)), [tg.tensor(z, requires_grad=True)])
+
+
+def test_log_of_a_softmax_output_is_log_softmax_of_its_input_exactly():
+    z = np.stack([EXTREMES, EXTREMES[::-1]])
+    for log_of in (tg.log, lambda t: t.log()):
+        zt = tg.tensor(z, requires_grad=True)
+        a = tg.softmax(zt, axis=1)
+        log_a = log_of(a)
+        assert type(log_a.node) is SoftmaxLog and SoftmaxLog.cancels == {0: 1}
+        assert repr(log_a).endswith("node=Log)")
+        np.testing.assert_array_equal(log_a.data, tg.log_softmax(z, axis=1).data)  # finite: log a is not −∞
+        log_a[:, 3].sum().backward()
+        expected = tg.tensor(z, requires_grad=True)
+        tg.log_softmax(expected, axis=1)[:, 3].sum().backward()
+        np.testing.assert_allclose(zt.grad, expected.grad)
+        assert a.grad is None and log_a.node.needs_grad == (False, True)  # 1/a not even computed
+
+
+def test_log_of_a_softmax_output_shows_dlog_a_da_when_a_keeps_it():
+    z = tg.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    a = tg.softmax(z)
+    a.retain_grad()
+    tg.log(a)[0].backward()
+    np.testing.assert_allclose(a.grad, [1 / a.data[0], 0.0, 0.0])  # shown, not propagated twice
+    np.testing.assert_allclose(z.grad, np.eye(3)[0] - a.data)
+
+
+def test_log_of_other_values_is_the_plain_log_node():
+    assert type(tg.log(tg.tensor([1.0, 2.0])).node) is Log
+    assert type(tg.log(tg.log_softmax(np.zeros(2)).exp()).node) is Log

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygraph as tg
+from tinygraph.nodes import BCE, SigmoidBCE
 from tinygraph.testing import gradcheck
 from tinygraph.testing import strategies as tst
 
@@ -168,6 +169,40 @@ def test_the_lecture_graph_gradients_match_at_net_inputs_of_1000():
         grads.append((loss.item(), w.grad[0], b.grad.item()))
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-9)
     assert grads[0][0] == pytest.approx((1000 + 1000 + 0 + 0 + np.log1p(np.exp(-1.0))) / 5, rel=1e-9)
+
+
+# ------------------------------------------------------------------ BCE after a sigmoid
+def test_bce_picks_sigmoid_bce_only_for_a_sigmoid_output_and_passes_it_the_net_input():
+    z = tg.tensor(np.array([0.5, -2.0]), requires_grad=True)
+    fed = tg.bce(tg.sigmoid(z), [1.0, 0.0])
+    assert type(fed.node) is SigmoidBCE and fed.node.inputs[2] is z
+    assert (SigmoidBCE.cancels, SigmoidBCE.title) == ({0: 2}, "BCE")  # a shown, (a − y)/N to z
+    assert type(tg.bce(tg.tensor([0.3, 0.6]), [1.0, 0.0]).node) is BCE and BCE.cancels == {}
+
+
+def test_sigmoid_bce_computes_from_its_own_inputs_alone():
+    z = np.array([40.0, -3.0, 0.2])
+    y = np.array([0.0, 1.0, 1.0])
+    a = tg.tensor(tg.sigmoid(z).data, requires_grad=True)  # a leaf: no Sigmoid node behind it
+    zt = tg.tensor(z, requires_grad=True)
+    loss = SigmoidBCE()(a, y, zt)
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), np.mean(np.logaddexp(0, z) - y * z), rtol=1e-15)
+    np.testing.assert_allclose(zt.grad, (a.data - y) / 3)
+    one_minus_a = 1 / (1 + np.exp(z))  # σ(−z): not 0 where a rounds to 1
+    np.testing.assert_allclose(a.grad, ((1 - y) / one_minus_a - y / a.data) / 3)  # a leaf keeps it
+
+
+def test_sigmoid_bce_computes_dl_da_only_when_a_keeps_its_gradient():
+    z = tg.tensor(np.array([800.0, -2.0]), requires_grad=True)
+    a = tg.sigmoid(z)
+    loss = tg.bce(a, [0.0, 0.0])
+    loss.backward()
+    assert loss.node.needs_grad == (False, False, True) and a.grad is None
+    loss.backward(retain_grads=True)
+    assert loss.node.needs_grad == (True, False, True)
+    assert a.grad[0] == np.inf and np.all(np.isfinite(z.grad))  # shown as it is, never propagated
+    np.testing.assert_allclose(z.grad, 2 * (a.data - [0.0, 0.0]) / 2)  # twice (a − y)/N, not more
 
 
 # ------------------------------------------------------------------ errors

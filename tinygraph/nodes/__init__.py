@@ -1,6 +1,6 @@
 """The built-in nodes, one family per module: basic (the operators), linear, activations, losses."""
 
-from tinygraph.nodes.activations import LogSoftmax, Logit, ReLU, Sigmoid, Softmax, Tanh
+from tinygraph.nodes.activations import LogSoftmax, Logit, ReLU, Sigmoid, Softmax, SoftmaxLog, Tanh
 from tinygraph.nodes.basic import (
     Add,
     Div,
@@ -19,7 +19,7 @@ from tinygraph.nodes.basic import (
     Transpose,
 )
 from tinygraph.nodes.linear import Linear
-from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, Loss, SoftmaxCrossEntropy
+from tinygraph.nodes.losses import BCE, MSE, BCEWithLogits, Loss, SigmoidBCE, SoftmaxCrossEntropy
 
 __all__ = [
     "BCE",
@@ -43,8 +43,10 @@ __all__ = [
     "ReLU",
     "Reshape",
     "Sigmoid",
+    "SigmoidBCE",
     "Softmax",
     "SoftmaxCrossEntropy",
+    "SoftmaxLog",
     "Sub",
     "Sum",
     "Tanh",

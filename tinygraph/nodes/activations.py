@@ -1,18 +1,17 @@
 """Activation nodes: sigmoid and its inverse the logit, tanh, ReLU, softmax and log-softmax.
 
+Also the log of a softmax's output, computed from the softmax's input (``SoftmaxLog``).
+
 Each is computed in a form that is exact and finite for any finite input: no exp overflows, no
 1 − σ(z) cancels to zero.
 """
 
 from __future__ import annotations
 
-import functools
-
 from tinygraph import _array
 from tinygraph._array import ndarray, xp
 from tinygraph._types import Grads
 from tinygraph.node import Node
-
 
 
 class Sigmoid(Node):
@@ -21,8 +20,8 @@ class Sigmoid(Node):
     Notes
     -----
     The "nice derivative": da/dz = σ(z)(1 − σ(z)) = a(1 − a), at most 0.25 (at z = 0).
-    Backward: dL/dz = dL/da · a(1 − a). The node keeps a, and computes 1 − a = σ(−z) directly
-    when first needed, so the derivative stays exact where 1 − a would round to 0 (z > 37).
+    Backward: dL/dz = dL/da · a(1 − a). The node keeps z and a; backward computes 1 − a as σ(−z),
+    which stays exact where 1 − a would round to 0 (z > 37).
     """
 
     formula = "a = σ(z)"
@@ -33,13 +32,9 @@ class Sigmoid(Node):
         self.a = _array.sigmoid(z)
         return self.a
 
-    @functools.cached_property
-    def one_minus_a(self) -> ndarray:
-        """1 − a = σ(−z), computed on first use (BCE's shortcut to z never needs it)."""
-        return _array.sigmoid(self.z, complement=True)
-
     def backward(self, grad: ndarray) -> Grads:
-        return (grad * self.a * self.one_minus_a,)
+        one_minus_a = _array.sigmoid(self.z, complement=True)
+        return (grad * self.a * one_minus_a,)
 
 
 class Logit(Node):
@@ -137,3 +132,44 @@ class LogSoftmax(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True),)
+
+
+class SoftmaxLog(Node):
+    """log a for a = softmax(z), computed from z as log_softmax(z): the log of a softmax's output.
+
+    Parameters (of the call)
+    ------------------------
+    a : any shape
+        The output of a Softmax node along ``axis``.
+    z : same shape as a
+        The input that softmax was given.
+
+    Notes
+    -----
+    d log a/da = 1 / a, and through the softmax the product cancels to
+    d log a_k/dz_j = δ_kj − a_j, which needs no division by a. So the node declares the
+    cancellation rule ``cancels = {0: 1}``: the gradient for a is only shown (computed only when a
+    keeps its gradient), and dL/dz = dL/dlog a − softmax(z) · Σ_k dL/dlog a_k goes straight to z.
+    The value is exact where a rounds to 0 and log a to −∞. ``tg.log`` picks this node when its
+    input comes from a Softmax; diagrams draw its box as "Log".
+    """
+
+    title = "Log"
+    cancels = {0: 1}
+    formula = "log a = log softmax(z)"
+    local_derivatives = ("1 / a", "I − softmax(z)")
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, a: ndarray, z: ndarray) -> ndarray:
+        self.a = a
+        self.log_a = _array.log_softmax(z, self.axis)
+        return self.log_a
+
+    def backward(self, grad: ndarray) -> Grads:
+        ga = None
+        if self.needs_grad[0]:  # only shown: the engine asks for it only when a keeps its gradient
+            with xp.errstate(divide="ignore"):  # never propagated, so it may be inf where a is 0
+                ga = grad / self.a
+        return ga, grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True)

@@ -10,9 +10,8 @@ from typing import Any
 
 from tinygraph import _array
 from tinygraph._array import ndarray, xp
-from tinygraph._types import Grads
+from tinygraph._types import Axis, Grads
 from tinygraph.node import Node
-
 
 
 class Add(Node):
@@ -169,7 +168,7 @@ class Log(Node):
         return (grad / self.x,)
 
 
-def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
@@ -184,7 +183,7 @@ def _bad_axis(axis: int, ndim: int) -> int:
 class _Reduction(Node):
     """Shared bookkeeping of Sum, Mean and Max: which axes were reduced, and how to undo it."""
 
-    def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
     def _remember(self, x: ndarray) -> tuple[int, ...]:
@@ -277,13 +276,16 @@ class Transpose(Node):
 
 
 class GetItem(Node):
-    """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats."""
+    """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats.
+
+    ``index`` holds arrays, not tensors (``Tensor.__getitem__`` unwraps them).
+    """
 
     formula = "y = x[i]"
     local_derivatives = ("scatter back",)
 
     def __init__(self, index: Any) -> None:
-        self.index = _plain_index(index)
+        self.index = index
 
     def forward(self, x: ndarray) -> ndarray:
         self.shape, self.dtype = x.shape, x.dtype
@@ -292,13 +294,3 @@ class GetItem(Node):
     def backward(self, grad: ndarray) -> Grads:
         return (_array.scatter_add(self.shape, self.index, grad, self.dtype),)
 
-
-def _plain_index(index: Any) -> Any:
-    """An index with any Tensor inside replaced by its array."""
-    from tinygraph.tensor import Tensor
-
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index

@@ -7,7 +7,6 @@ from tinygraph._types import Grads
 from tinygraph.node import Node
 
 
-
 class Linear(Node):
     """Net input z = x @ w + b.
 

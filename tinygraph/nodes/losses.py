@@ -6,14 +6,10 @@ Each compares a prediction with a target that needs no gradient, checks that the
 
 from __future__ import annotations
 
-from typing import Any
-
 from tinygraph import _array
 from tinygraph._array import ndarray, xp
 from tinygraph._types import Grads
 from tinygraph.node import Node
-from tinygraph.nodes.activations import Sigmoid
-from tinygraph.tensor import Tensor, as_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -62,9 +58,6 @@ class Loss(Node):
         raise ValueError(f"{type(self).__name__}: {what} must lie in [0, 1]; found {values[outside].flat[0].item()!r}")
 
 
-_TO_Z = frozenset({0})  # BCE's shortcut: dL/da is shown, the product (a − y)/N goes to z
-
-
 class BCE(Loss):
     """Binary cross-entropy on probabilities, the negative log-likelihood of logistic regression.
 
@@ -79,49 +72,72 @@ class BCE(Loss):
 
     Notes
     -----
-    dl/dp = (1 − y)/(1 − p) − y/p = (p − y) / (p (1 − p)). When p is the output of a Sigmoid node (the lecture's
-    net input → sigmoid → NLL graph), the loss is computed from the net input z instead:
-    l = log(1 + e^z) − y z, exact for any z where log(σ(z)) would round to log(0). Backward then
-    sends dL/dz = (a − y)/N straight to z, because the two factors cancel:
-    dL/da · da/dz = (a − y) / (a (1 − a)) · a(1 − a) = a − y. The edge through a still shows dL/da.
-    Otherwise, for probabilities of exactly 0 or 1, log is floored at log(tiny) (about −708 in
-    float64), so the loss and its gradient stay finite.
+    dl/dp = (1 − y)/(1 − p) − y/p = (p − y) / (p (1 − p)). For probabilities of exactly 0 or 1,
+    log is floored at log(tiny) (about −708 in float64), so the loss and its gradient stay finite.
+    Given a sigmoid's output, ``tg.bce`` uses ``SigmoidBCE`` instead, which is exact for any z.
     """
 
     formula = "L = −[y log a + (1 − y) log(1 − a)]"
-    per_example_derivatives = ("(a − y) / (a(1 − a))", None, "(a − y)")
+    per_example_derivatives = ("(a − y) / (a(1 − a))", None)
 
-    def __call__(self, p: Any, y: Any) -> Tensor:  # type: ignore[override]
-        p = as_tensor(p)
-        if isinstance(p.node, Sigmoid):  # the lecture's graph: also take the net input z
-            self.shortcut = _TO_Z
-            return super().__call__(p, y, p.node.inputs[0])
-        return super().__call__(p, y)
-
-    def forward(self, p: ndarray, y: ndarray, z: ndarray | None = None) -> ndarray:
+    def forward(self, p: ndarray, y: ndarray) -> ndarray:
         y = y.astype(p.dtype, copy=False)
         self._check_same_shape(p, y)
         self._check_range(y, "targets y")
-        self.p, self.y, self.z = p, y, z
-        if z is not None:
-            return self._reduce(_array.logistic_loss(z, y))
         self._check_range(p, "probabilities p (use bce_with_logits for net inputs)")
+        self.p, self.y = p, y
         return self._reduce(-(y * _array.safe_log(p) + (1 - y) * _array.safe_log(1 - p)))
 
     def backward(self, grad: ndarray) -> Grads:
         s, p, y = self._scale(grad), self.p, self.y
-        if self.z is None:
-            tiny = xp.finfo(p.dtype).tiny
-            gp = s * ((1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny))
-            gy = -s * (_array.safe_log(p) - _array.safe_log(1 - p)) if self.needs_grad[1] else None
-            return gp, gy
-        sigmoid = self.inputs[0].node
-        a = sigmoid.a
+        tiny = xp.finfo(p.dtype).tiny
+        gp = s * ((1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny))
+        gy = -s * (_array.safe_log(p) - _array.safe_log(1 - p)) if self.needs_grad[1] else None
+        return gp, gy
+
+
+class SigmoidBCE(BCE):
+    """BCE of a sigmoid's output a = σ(z), computed from z: the lecture's net input → sigmoid → NLL.
+
+    Parameters (of the call)
+    ------------------------
+    a : shape (N,) or any
+        The output of a Sigmoid node, a = σ(z).
+    y : same shape as a
+        Targets in [0, 1].
+    z : same shape as a
+        The net input that sigmoid was given.
+
+    Notes
+    -----
+    The loss is BCE's, computed as the logistic loss of z: l = log(1 + e^z) − y z, exact for any
+    z, where log σ(z) would round to log 0. The chain rule through a cancels:
+    dL/da · da/dz = (a − y) / (a (1 − a)) · a(1 − a) = a − y. So the node declares the
+    cancellation rule ``cancels = {0: 2}``: the gradient for a is only shown (computed only when
+    a keeps its gradient, never propagated), and (a − y)/N goes straight to z. 1 − a is σ(−z),
+    from z, exact where 1 − a would round to 0. ``tg.bce`` picks this node when p comes from a
+    Sigmoid; diagrams draw its box as "BCE".
+    """
+
+    title = "BCE"
+    cancels = {0: 2}
+    per_example_derivatives = ("(a − y) / (a(1 − a))", None, "(a − y)")
+
+    def forward(self, a: ndarray, y: ndarray, z: ndarray) -> ndarray:  # type: ignore[override]
+        y = y.astype(a.dtype, copy=False)
+        self._check_same_shape(a, y)
+        self._check_range(y, "targets y")
+        self.a, self.y, self.z = a, y, z
+        return self._reduce(_array.logistic_loss(z, y))
+
+    def backward(self, grad: ndarray) -> Grads:
+        s, a, y, z = self._scale(grad), self.a, self.y, self.z
         ga = None
-        if self.needs_grad[0]:  # dL/da is only shown, so the engine asks for it only when a keeps its grad
-            with xp.errstate(all="ignore"):  # not propagated: it may overflow to inf
-                ga = s * (xp.where(y == 1, 0, (1 - y) / sigmoid.one_minus_a) - xp.where(y == 0, 0, y / a))
-        gy = -s * self.z if self.needs_grad[1] else None
+        if self.needs_grad[0]:  # only shown: the engine asks for it only when a keeps its gradient
+            one_minus_a = _array.sigmoid(z, complement=True)
+            with xp.errstate(all="ignore"):  # never propagated, so it may overflow to inf
+                ga = s * (xp.where(y == 1, 0, (1 - y) / one_minus_a) - xp.where(y == 0, 0, y / a))
+        gy = -s * z if self.needs_grad[1] else None
         return ga, gy, s * (a - y)
 
 
