@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygraph import _array, nodes
-from tinygraph.draw import SMALL, _number, _values
+from tinygraph import _array, engine, nodes, view
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -82,11 +81,36 @@ def show(value: Value) -> str:
     if value is None:
         return "—"
     array = np.asarray(value)
-    if array.size <= SMALL:
-        return _values(array) if array.ndim else _number(float(array))
-    if array.dtype.kind not in "biuf":
-        return f"{array.size:,} values"
-    return f"shape {array.shape}, norm {_number(float(np.linalg.norm(array.ravel())))}"
+    if array.size <= view.SMALL or array.dtype.kind not in "biuf":
+        return view.values_text(array) if array.ndim else f"{float(array):.3g}"
+    return f"shape {array.shape}, norm {_norm(array)}"
+
+
+def gradient_line(symbol: str, grad: np.ndarray) -> str:
+    """∂L/∂t under a tensor's name, as tg.draw writes it: its values when small, else its norm."""
+    if grad.size > view.SMALL:
+        return f"‖{symbol}‖ = {_norm(grad)}"
+    return f"{symbol} = {view.values_text(grad)}"
+
+
+def _norm(array: np.ndarray) -> str:
+    return f"{float(np.linalg.norm(array.ravel())):.3g}"
+
+
+def names(root: Tensor) -> tuple[dict[int, str], list[Tensor]]:
+    """The diagram's name of every tensor a gradient reaches from ``root``, and those tensors, root first.
+
+    The names are read from the whole graph's view, so words and diagrams call a tensor alike.
+    """
+    tensors = list(reversed(engine.topological_order(root)))
+    items = view.build(root, show_grads=False, max_nodes=None).items
+    by_id = {item.id.split("_")[0]: item.name for item in items.values()}  # shared leaves: "t…_n…"
+    return {id(t): by_id[item_id(t)] for t in tensors}, tensors
+
+
+def item_id(item: Tensor | Node) -> str:
+    """The id of a tensor or an operation in a view (``view.Item.id``): "t…" or "n…" and its identity."""
+    return f"{'t' if isinstance(item, Tensor) else 'n'}{id(item)}"
 
 
 def cancels(node: Node) -> dict[int, int]:

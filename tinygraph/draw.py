@@ -4,7 +4,7 @@ Tensors are ellipses (name, shape, dtype, optionally values, and the gradient dL
 after ``backward``); operations are boxes with their formula; each edge that carries a gradient
 is labelled with the local derivative of that step, so a path from a parameter to the loss reads
 as the chain-rule product. What is drawn (the part of the graph, names, paths, notes) is worked
-out in ``tinygraph._graphview``; this module only styles it, every attribute taken from the small
+out in ``tinygraph.view``; this module only styles it, every attribute taken from the small
 tables below, which the legend explains. Nothing is rendered here: the Digraph is returned, so
 Jupyter displays it and ``.render(...)`` writes SVG, PNG or PDF.
 """
@@ -15,13 +15,10 @@ import html
 from typing import Any
 
 import graphviz
-import numpy as np
 
-from tinygraph import _graphview as view
-from tinygraph.node import Node
+from tinygraph import view
 from tinygraph.tensor import Tensor
 
-SMALL = 4  # tensors with at most this many elements show their values, larger ones a summary
 FONT = "Helvetica,Arial,sans-serif"
 
 # Kind of tensor → Graphviz attributes. The legend is built from these tables, so it cannot drift.
@@ -40,6 +37,16 @@ EDGE_STYLES: dict[str, dict[str, str]] = {
     "left out": {"color": "#8a8a8a", "style": "dotted"},
 }
 HIGHLIGHT = {"color": "#d62728", "penwidth": "2.4"}
+LEFT_OUT_STYLE = {"shape": "note", "color": "#8a8a8a", "fontcolor": "#555555"}
+# The role of a line under a label's name → its font: colour and point size.
+LINE_STYLES: dict[str, dict[str, str]] = {
+    "shape": {"color": "#555555"},
+    "values": {},
+    "gradient": {"color": EDGE_STYLES["gradient"]["fontcolor"]},
+    "shared": {"color": "#555555"},
+    "formula": {"size": "10"},
+    "pending": {"color": "#9a9a9a"},  # a gradient that has not arrived yet (tg.trace's steps)
+}
 LEGEND: dict[str, str] = {
     "parameter": "parameter (requires grad)",
     "data": "data (no gradient)",
@@ -156,173 +163,71 @@ def draw(
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    graph = view.collect(root, max_nodes, max_depth)
-    names = view.names_of(graph)
-    on_path, chain = set(), []
-    if highlight is not None:
-        on_path, chain = view.on_path(graph, highlight, names), view.chain_rule(graph, highlight, names)
-    painter = _Painter(graph, names, on_path, show_values=show_values, show_grads=show_grads)
-    return painter.paint(rankdir, chain, view.notes(graph, names, show_grads), legend)
+    shown = view.build(
+        root,
+        show_values=show_values,
+        show_grads=show_grads,
+        highlight=highlight,
+        max_nodes=max_nodes,
+        max_depth=max_depth,
+    )
+    return paint(shown, rankdir=rankdir, legend=legend)
 
 
 # ============================================================ styling: the Digraph
 
 
-class _Painter:
-    """Turns the collected graph into a Digraph, every attribute taken from the style tables."""
-
-    def __init__(
-        self,
-        graph: view.Graph,
-        names: dict[int, str],
-        on_path: set[int],
-        *,
-        show_values: bool,
-        show_grads: bool,
-    ) -> None:
-        self.graph, self.names, self.on_path = graph, names, on_path
-        self.show_values, self.show_grads = show_values, show_grads
-        self.root_name = names[id(graph.root)]
-        self.used: set[str] = {"node", "highlight"} if on_path else {"node"}  # what the legend explains
-
-    def paint(self, rankdir: str, chain: list[str], notes: list[str], legend: bool) -> Diagram:
-        dot = Diagram(
-            name="tinygraph",
-            graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25", "ranksep": "0.3"},
-            node_attr={"fontname": FONT, "fontsize": "11", "penwidth": "1.2"},
-            edge_attr={"fontname": FONT, "fontsize": "10", "arrowsize": "0.7"},
-        )
-        for number, (scope, members) in enumerate(_clusters(self.graph).items()):
-            target = dot if scope is None else _cluster(scope, number)
-            for item in members:
-                self.item(target, item)
-            if target is not dot:
-                dot.subgraph(target)
-        self.edges(dot)
-        self.cut(dot)
-        rows = [_text_row(chain, HIGHLIGHT["color"], "12"), _text_row(notes, "#555555", "11")]
-        if legend:
-            rows.append(_legend(self.used))
-        if any(rows):  # above the drawing, where it does not disturb the layout
-            table = f"<TABLE BORDER='0' CELLSPACING='2' CELLPADDING='0'>{''.join(rows)}</TABLE>"
-            dot.attr(label=f"<{table}>", labelloc="t", labeljust="l")
-        return dot
-
-    def item(self, target: graphviz.Digraph, item: Tensor | Node) -> None:
-        if isinstance(item, Tensor):
-            kind = _tensor_kind(item, self.graph.root)
-            self.used.add(kind)
-            attrs = {"shape": "ellipse", "style": "filled", "margin": "0.02,0.02", **TENSOR_STYLES[kind]}
-            label = self.tensor_label(item)
-        else:
-            attrs, label = dict(NODE_STYLE), _node_label(item)
-        if id(item) in self.on_path:
-            attrs.update(HIGHLIGHT)
-        users = self.graph.shared.get(id(item), [])
-        if not users:
-            target.node(_id(item), f"<{label}>", **attrs)
-        note = "<BR/>" + _small("shared: drawn again at each use", "#555555")
-        for user in users:
-            target.node(self.source(item, user), f"<{label}{note}>", **attrs)
-
-    def source(self, tensor: Tensor, user: Node) -> str:
-        """The DOT id of ``tensor`` where ``user`` takes it as input (a shared leaf has one per use)."""
-        if id(tensor) not in self.graph.shared:
-            return _id(tensor)
-        return f"{_id(tensor)}_{_id(user)}"
-
-    def tensor_label(self, tensor: Tensor) -> str:
-        """Name in bold; shape and dtype; the value and dL/dt when asked for and known."""
-        name = self.names[id(tensor)]
-        shape = "scalar" if tensor.ndim == 0 else str(tensor.shape)
-        lines = [f"<B>{_html(name)}</B>", _small(f"{shape} {tensor.dtype}", "#555555")]
-        if self.show_values:
-            lines.append(_small(_values(tensor.data)))
-        if self.show_grads and tensor.grad is not None:
-            lines += [
-                _small(line, EDGE_STYLES["gradient"]["fontcolor"]) for line in self.grad_lines(tensor, name)
-            ]
-        return "<BR/>".join(lines)
-
-    def grad_lines(self, tensor: Tensor, name: str) -> list[str]:
-        """dL/dt: its values when small (on a line of their own when long), else its norm."""
-        symbol = f"∂{self.root_name}/∂{name}"
-        if tensor.grad.size > SMALL:
-            return [f"‖{symbol}‖ = {_number(float(np.linalg.norm(tensor.grad.ravel())))}"]
-        values = _values(tensor.grad)
-        return [f"{symbol} = {values}"] if len(values) <= 12 else [f"{symbol} =", values]
-
-    def edges(self, dot: graphviz.Digraph) -> None:
-        for node_id, tensor in self.graph.output.items():
-            attrs = {**EDGE_STYLES["output"], "weight": "4", **(HIGHLIGHT if node_id in self.on_path else {})}
-            dot.edge(f"n{node_id}", _id(tensor), **attrs)
-        for tensor, node, index in self.graph.inputs:
-            kind, label = self.edge_label(tensor, node, index)
-            self.used.add("data edge" if kind == "data" else kind)
-            attrs = dict(EDGE_STYLES[kind])
-            if tensor.node is not None and kind != "shortcut":
-                attrs["weight"] = "4"  # keep the chain of computed values straight, leaves to the side
-            if id(tensor) in self.on_path and id(node) in self.on_path:
-                attrs.update(HIGHLIGHT)
-            if label:
-                attrs["label"] = f"<{label}>"
-                self.used.add("gradient label")
-            dot.edge(self.source(tensor, node), _id(node), **attrs)
-
-    def edge_label(self, tensor: Tensor, node: Node, index: int) -> tuple[str, str]:
-        """The kind of an input edge, and its label: the local derivative, where a gradient flows."""
-        if not tensor.requires_grad:
-            return "data", ""
-        kind = "shortcut" if view.is_shortcut(node, index) else "gradient"
-        derivative = view.local_derivative(node, index)
-        if not self.show_grads or not derivative:
-            return kind, ""
-        out, name = self.names[id(self.graph.output[id(node)])], self.names[id(tensor)]
-        symbol = f"∂{out}/∂{name} ="
-        label = (
-            _html(f"{symbol} {derivative}")
-            if len(derivative) <= 10
-            else f"{_html(symbol)}<BR/>{_html(derivative)}"
-        )
-        shown = view.shortcut_of(node, index)
-        if kind == "shortcut" and shown is not None:
-            middle = self.names.get(id(shown), "?")
-            label += "<BR/>" + _html(f"(∂{out}/∂{middle} · ∂{middle}/∂{name} cancelled)")
-        return kind, label
-
-    def cut(self, dot: graphviz.Digraph) -> None:
-        """One marker for what the cut left out, with a dotted edge to everything it fed."""
-        if not self.graph.cut:
-            return
-        label = _html(f"⋯ {self.graph.left_out:,} more")
-        dot.node("left_out", f"<{label}>", shape="note", color="#8a8a8a", fontcolor="#555555")
-        for item in self.graph.cut:
-            dot.edge("left_out", _id(item), **EDGE_STYLES["left out"])  # a leaf is never cut: no copies
+def paint(shown: view.View, *, rankdir: str = "LR", legend: bool = True) -> Diagram:
+    """The Digraph of a view, every attribute taken from the style tables."""
+    dot = Diagram(
+        name="tinygraph",
+        graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25", "ranksep": "0.3"},
+        node_attr={"fontname": FONT, "fontsize": "11", "penwidth": "1.2"},
+        edge_attr={"fontname": FONT, "fontsize": "10", "arrowsize": "0.7"},
+    )
+    for number, (scope, members) in enumerate(shown.clusters.items()):
+        target = dot if scope is None else _cluster(scope, number)
+        for member in members:
+            item = shown.items[member]
+            target.node(item.id, f"<{_item_label(item)}>", **_item_attrs(item))
+        if target is not dot:
+            dot.subgraph(target)
+    for edge in shown.edges:
+        dot.edge(edge.source, edge.target, **_edge_attrs(edge, shown.items[edge.source].kind))
+    rows = [_text_row(shown.chain_rule, HIGHLIGHT["color"], "12"), _text_row(shown.notes, "#555555", "11")]
+    if legend:
+        rows.append(_legend(shown.legend))
+    if any(rows):  # above the drawing, where it does not disturb the layout
+        table = f"<TABLE BORDER='0' CELLSPACING='2' CELLPADDING='0'>{''.join(rows)}</TABLE>"
+        dot.attr(label=f"<{table}>", labelloc="t", labeljust="l")
+    return dot
 
 
-def _clusters(graph: view.Graph) -> dict[str | None, list[Tensor | Node]]:
-    """Items grouped by the name_scope they belong to (None: outside every scope).
+def _item_attrs(item: view.Item) -> dict[str, str]:
+    if item.kind == "operation":
+        attrs = dict(NODE_STYLE)
+    elif item.kind == "left out":
+        attrs = dict(LEFT_OUT_STYLE)
+    else:
+        attrs = {"shape": "ellipse", "style": "filled", "margin": "0.02,0.02", **TENSOR_STYLES[item.kind]}
+    return {**attrs, **HIGHLIGHT} if item.highlighted else attrs
 
-    An operation belongs to its scope, a tensor to the scope of the operation that produced it,
-    and a parameter to the scope of the operations using it when they all share one; data stays
-    outside, since a model is given its data.
-    """
-    scope_of: dict[int, str | None] = {id(n): getattr(n, "scope", None) for n in graph.nodes}
-    users: dict[int, set[str | None]] = {}
-    for tensor, node, _ in graph.inputs:
-        users.setdefault(id(tensor), set()).add(scope_of[id(node)])
-    groups: dict[str | None, list[Tensor | Node]] = {None: []}
-    for tensor in graph.tensors:
-        if tensor.node is not None and id(tensor.node) in scope_of:
-            scope = scope_of[id(tensor.node)]
-        else:
-            scopes = users.get(id(tensor), set())
-            is_parameter = tensor.node is None and tensor.requires_grad
-            scope = next(iter(scopes)) if is_parameter and len(scopes) == 1 else None
-        groups.setdefault(scope, []).append(tensor)
-    for node in graph.nodes:
-        groups.setdefault(scope_of[id(node)], []).append(node)
-    return groups
+
+def _item_label(item: view.Item) -> str:
+    """The name (in bold, but for the left-out marker), then each line in the style of its role."""
+    name = _html(item.name) if item.kind == "left out" else f"<B>{_html(item.name)}</B>"
+    return "<BR/>".join([name, *(_small(line.text, **LINE_STYLES[line.role]) for line in item.lines)])
+
+
+def _edge_attrs(edge: view.Edge, source_kind: str) -> dict[str, str]:
+    attrs = dict(EDGE_STYLES[edge.kind])
+    if edge.kind == "output" or (edge.kind in ("gradient", "data") and source_kind in ("intermediate", "loss")):
+        attrs["weight"] = "4"  # keep the chain of computed values straight, leaves to the side
+    if edge.highlighted:
+        attrs.update(HIGHLIGHT)
+    if edge.label:
+        attrs["label"] = "<" + "<BR/>".join(_html(line) for line in edge.label) + ">"
+    return attrs
 
 
 def _cluster(scope: str, number: int) -> graphviz.Digraph:
@@ -339,21 +244,17 @@ def _cluster(scope: str, number: int) -> graphviz.Digraph:
     return cluster
 
 
-def _legend(used: set[str], per_row: int = 5) -> str:
+def _legend(entries: list[str], per_row: int = 5) -> str:
     """Table rows explaining each colour and edge style in use, drawn from the style tables."""
-    entries = []
-    for kind, style in TENSOR_STYLES.items():
-        if kind in used:
-            entries.append((_swatch(style["fillcolor"], style["color"], "ellipse"), kind))
-    entries.append((_swatch(NODE_STYLE["fillcolor"], NODE_STYLE["color"], "box"), "node"))
     swatches = {
-        "gradient label": _small("∂z/∂w", EDGE_STYLES["gradient"]["fontcolor"], "10"),
-        "data edge": f"<FONT COLOR='{EDGE_STYLES['data']['color']}'>⟶</FONT>",
-        "shortcut": f"<FONT COLOR='{EDGE_STYLES['shortcut']['color']}'>⇢</FONT>",
-        "highlight": f"<FONT COLOR='{HIGHLIGHT['color']}'><B>⟶</B></FONT>",
+        **{kind: _swatch(style["fillcolor"], style["color"], "ellipse") for kind, style in TENSOR_STYLES.items()},
+        "node": _swatch(NODE_STYLE["fillcolor"], NODE_STYLE["color"], "box"),
+        "gradient label": "<TD>" + _small("∂z/∂w", EDGE_STYLES["gradient"]["fontcolor"], "10") + "</TD>",
+        "data edge": f"<TD><FONT COLOR='{EDGE_STYLES['data']['color']}'>⟶</FONT></TD>",
+        "shortcut": f"<TD><FONT COLOR='{EDGE_STYLES['shortcut']['color']}'>⇢</FONT></TD>",
+        "highlight": f"<TD><FONT COLOR='{HIGHLIGHT['color']}'><B>⟶</B></FONT></TD>",
     }
-    entries += [(f"<TD>{swatch}</TD>", kind) for kind, swatch in swatches.items() if kind in used]
-    cells = [f"{swatch}<TD ALIGN='LEFT'>{_small(LEGEND[kind], size='10')}  </TD>" for swatch, kind in entries]
+    cells = [f"{swatches[kind]}<TD ALIGN='LEFT'>{_small(LEGEND[kind], size='10')}  </TD>" for kind in entries]
     rows = ["".join(cells[i : i + per_row]) for i in range(0, len(cells), per_row)]
     # One table per row, so that the entries of a row do not line up with the row above.
     table = "<TABLE BORDER='0' CELLBORDER='0' CELLSPACING='2' CELLPADDING='1'><TR>{}</TR></TABLE>"
@@ -373,46 +274,18 @@ def _text_row(lines: list[str], color: str, size: str) -> str:
     return f"<TR><TD ALIGN='LEFT'><FONT COLOR='{color}' POINT-SIZE='{size}'>{text}<BR ALIGN='LEFT'/></FONT></TD></TR>"
 
 
-def _node_label(node: Node) -> str:
-    """The class name in bold, then its formula if it has one: user nodes look like built-in ones."""
-    formula = str(getattr(node, "formula", "") or "")
-    label = f"<B>{_html(type(node).title or type(node).__name__)}</B>"
-    return label + "<BR/>" + _small(formula, size="10") if formula else label
-
-
-def _tensor_kind(tensor: Tensor, root: Tensor) -> str:
-    if tensor is root:
-        return "loss"
-    if tensor.node is None:
-        return "parameter" if tensor.requires_grad else "data"
-    return "intermediate"
-
-
-def _values(array: np.ndarray) -> str:
-    """All values of a small array, else min / mean / max."""
-    if array.size <= SMALL:
-        text = np.array2string(array, separator=", ", formatter={"float_kind": _number}, max_line_width=10**6)
-        return " ".join(text.split())
-    if array.dtype.kind not in "biuf":
-        return f"{array.size:,} values"
-    data = array.astype(np.float64)
-    return f"min {_number(data.min())}, mean {_number(data.mean())}, max {_number(data.max())}"
-
-
-def _number(value: float) -> str:
-    return f"{value:.3g}"
-
-
 def _small(text: str, color: str | None = None, size: str = "9") -> str:
     colour = f' COLOR="{color}"' if color else ""
     return f'<FONT POINT-SIZE="{size}"{colour}>{_html(text)}</FONT>'
 
 
-def _id(item: Tensor | Node) -> str:
-    """A DOT id from object identity: everything in a drawn graph is alive, so ids are unique."""
-    return f"{'t' if isinstance(item, Tensor) else 'n'}{id(item)}"
+# Control characters other than tab and newlines are not allowed in dot's HTML-like labels: each is
+# shown as its Unicode control picture (NUL as ␀). Text that cannot be written as UTF-8 (a lone
+# surrogate) is shown as its Python escape.
+_CONTROL_PICTURES = {code: 0x2400 + code for code in range(32) if chr(code) not in "\t\n\r"}
 
 
 def _html(text: str) -> str:
     """Escape text for a Graphviz HTML-like label."""
+    text = text.translate(_CONTROL_PICTURES).encode("utf-8", "backslashreplace").decode("utf-8")
     return html.escape(text, quote=True)

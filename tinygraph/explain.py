@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygraph import _graphview as view
-from tinygraph import _local, engine
+from tinygraph import _local, engine, view
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -161,11 +160,10 @@ def explain(tensor: Tensor, root: Tensor, *, max_paths: int = 6) -> Explanation:
     """
     if not tensor.requires_grad:
         raise ValueError("explain: this tensor does not require grad, so no gradient reaches it")
-    graph = view.collect(root, None, None)
-    names = view.names_of(graph)
+    names, tensors = _local.names(root)
     if id(tensor) not in names:
         raise ValueError("explain: the tensor is not part of the graph of this root")
-    walk = _Walk(graph, names)
+    walk = _Walk(root, tensors, names)
     count = walk.count().get(id(tensor), 0)
     paths = walk.paths(tensor, ENUMERATED)
     seed = root._seed(None)
@@ -182,15 +180,21 @@ def explain(tensor: Tensor, root: Tensor, *, max_paths: int = 6) -> Explanation:
 class _Walk:
     """The paths of one graph: which edges carry a gradient back, and the products along them."""
 
-    def __init__(self, graph: view.Graph, names: dict[int, str]) -> None:
-        self.root, self.names, self.output = graph.root, names, graph.output
+    def __init__(self, root: Tensor, tensors: list[Tensor], names: dict[int, str]) -> None:
+        self.root, self.names = root, names
+        self.output = {id(t.node): t for t in tensors if t.node is not None}  # id(node) → its output
         # id(tensor) → (node, input index) for each edge along which a gradient flows back to it.
         # A cancellation's receiving edge (BCE → z) is left out: its gradient is the product
         # along the path through the cancelled node, which is counted there.
         self.consumers: dict[int, list[tuple[Node, int]]] = {}
-        for tensor, node, index in graph.inputs:
-            if tensor.requires_grad and index not in _local.cancels(node).values():
-                self.consumers.setdefault(id(tensor), []).append((node, index))
+        for out in tensors:
+            node = out.node
+            if node is None:
+                continue
+            receivers = _local.cancels(node).values()
+            for index, parent in enumerate(node.inputs):
+                if parent.requires_grad and index not in receivers:
+                    self.consumers.setdefault(id(parent), []).append((node, index))
         self.cache: dict[tuple[tuple[int, int], ...], np.ndarray] = {}  # path from the root → gradient
 
     def count(self) -> dict[int, int]:
