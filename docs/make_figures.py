@@ -189,7 +189,7 @@ def problems(figure: Figure, namespace: dict[str, Any], manifest: dict[str, dict
 
 # ----------------------------------------------------------------------------- rendering
 def render(obj: Any, path: Path) -> None:
-    """Write ``obj`` as SVG (a trace as its HTML player), with everything that varies between runs taken out."""
+    """Write ``obj`` as SVG (a trace as its HTML player), with all that varies between runs taken out."""
     if hasattr(obj, "save_html"):  # the player numbers its diagrams' ids itself
         obj.save_html(path)
         return

@@ -111,10 +111,13 @@ def test_the_saved_file_refers_to_nothing_outside_it(tmp_path):
     loss, _ = lecture()
     text = tg.trace(loss).save_html(tmp_path / "backprop.html").read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.count("<svg") == 4  # the start and 3 steps
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", text, re.I)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", text, re.IGNORECASE)
     assert not re.search(r"@import|url\(", text)
     # the only addresses left are the SVG namespaces, which name a vocabulary and load nothing
-    assert set(re.findall(r"https?://[^\s\"'<>]+", text)) <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert set(re.findall(r"https?://[^\s\"'<>]+", text)) <= {
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
 
 
 @pytest.mark.needs_dot
@@ -122,16 +125,18 @@ def test_a_notebook_shows_the_player_as_html(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell(
-            "import sys; sys.path.insert(0, %r)  # this checkout's tinygraph\n"
+            f"import sys; sys.path.insert(0, {str(ROOT)!r})  # this checkout's tinygraph\n"
             "import tinygraph as tg\n"
             "x = tg.tensor([[1.0, 2.0, -1.0]], name='x')\n"
             "w = tg.tensor([0.5, -0.3, 0.8], requires_grad=True, name='w')\n"
             "b = tg.tensor(0.1, requires_grad=True, name='b')\n"
             "steps = tg.trace(tg.bce(tg.sigmoid(tg.linear(x, w, b)), [1.0]))\n"
-            "steps" % str(ROOT)
+            "steps"
         )
     ]
-    NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     (output,) = [o for o in notebook.cells[0].outputs if o["output_type"] == "execute_result"]
     page = output["data"]["text/html"]
     assert 'class="tgp"' in page and page.count("<svg") == 4 and "Step 2 of 3: Sigmoid" in page

@@ -57,7 +57,7 @@ def test_steps_follow_the_engine_order_one_per_node_that_sends():
 
 
 def test_local_derivatives_are_the_lecture_values():
-    loss, (w, b, z, a, _) = lecture()
+    loss, (w, _, z, a, _) = lecture()
     steps = tg.trace(loss)
     x, y = z.node.inputs[0].data, loss.node.inputs[1].data
     n = len(y)
@@ -100,7 +100,7 @@ def test_every_step_sends_what_finite_differences_of_its_forward_give(build):
 
 
 def test_the_shown_gradient_is_the_derivative_of_the_lecture_loss():
-    """dL/da, which BCE only shows, against finite differences of L(a) = mean −[y log a + (1 − y) log(1 − a)]."""
+    """dL/da, which BCE only shows, against finite differences of mean −[y log a + (1 − y) log(1 − a)]."""
     loss, (*_, a, _) = lecture()
     steps = tg.trace(loss)
     y = loss.node.inputs[1].data
@@ -115,7 +115,7 @@ def test_the_shown_gradient_is_the_derivative_of_the_lecture_loss():
 
 # ----------------------------------------------------------------------------- several consumers
 def test_each_contribution_arriving_and_their_sum_are_shown():
-    loss, (w, h, _) = three_consumers()
+    loss, (_, h, _) = three_consumers()
     steps = tg.trace(loss)
     arrivals = [a for s in steps for a in s.arrivals if a.tensor is h]
     assert [(a.number, a.of) for a in arrivals] == [(1, 3), (2, 3), (3, 3)]

@@ -70,15 +70,19 @@ class Words:
         return lines or ["no input needs a gradient"]
 
     def sums(self, arrival: Arrival) -> list[str]:
-        """Which contribution to its tensor an arrival is, and the sum so far; nothing if it is the only one."""
+        """Which contribution to its tensor an arrival is, and the sum so far; nothing for the only one."""
         count, total = arrival.of, _local.show(arrival.total)
         if count == 1:
             return []
         if arrival.number < count:
-            return [f"   contribution {arrival.number} of {count} to {self.d(arrival.tensor)}; so far {total}"]
+            return [
+                f"   contribution {arrival.number} of {count} to {self.d(arrival.tensor)}; so far {total}"
+            ]
         times = "twice" if count == 2 else f"{count} times"
-        name = self.names[id(arrival.tensor)]
-        return [f"   contribution {count} of {count}: {self.d(arrival.tensor)} is their sum, {total} ({name} is used {times})"]
+        used = f"{self.names[id(arrival.tensor)]} is used {times}"
+        return [
+            f"   contribution {count} of {count}: {self.d(arrival.tensor)} is their sum, {total} ({used})"
+        ]
 
     def cancelled(self, step: Step) -> list[str]:
         node, via = step.node, step.via
@@ -93,12 +97,13 @@ class Words:
         pair = f"{self.d(step.output)} · ∂{middle}/∂{name}"
         sender, skipped = _local.title(via), _local.title(node)
         factor = f"∂{middle}/∂{name}" + (f" = {own}" if own else "")
+        shown, sent = _local.show(step.grad_output), _local.show(arrival.grad)
+        direct = "the product is computed directly, exact even where"
         return [
-            f"{self.d(step.output)} = {_local.show(step.grad_output)} was only shown: {sender} does not send it through {skipped}",
+            f"{self.d(step.output)} = {shown} was only shown: {sender} does not send it through {skipped}",
             factor + (f" = {_local.show(local)}" if local is not None else ""),
             f"shortcut: {pair} = {product}   ({pair} cancelled)",
-            f"→ {name}: {self.d(tensor)} = {product} = {_local.show(arrival.grad)}, sent by {sender} straight to {name}",
-            f"   {skipped}'s backward does not run: the product is computed directly, exact even where "
-            f"{self.d(step.output)} would overflow",
+            f"→ {name}: {self.d(tensor)} = {product} = {sent}, sent by {sender} straight to {name}",
+            f"   {skipped}'s backward does not run: {direct} {self.d(step.output)} would overflow",
             *self.sums(arrival),
         ]

@@ -115,7 +115,9 @@ SCRIPT = """
 """
 
 
-def fragment(frames: list[Frame], title: str = "", note: str = "", key: str = "", uid: str | None = None) -> str:
+def fragment(
+    frames: list[Frame], title: str = "", note: str = "", key: str = "", uid: str | None = None
+) -> str:
     """The player as one ``<div>`` with its style and script, for a notebook or a page.
 
     ``key`` is the legend's HTML (see ``legend``), shown once above the frames.
@@ -169,10 +171,8 @@ def page(frames: list[Frame], title: str, key: str = "") -> str:
 
 def legend(entries: list[tuple[str, str, str]], notes: list[str]) -> str:
     """A line of swatches ``(fill, border, meaning)`` and short notes (HTML), shown once above the frames."""
-    swatches = [
-        f'<span><i class="tgp-swatch" style="background: {fill}; border-color: {border}"></i>{html.escape(text)}</span>'
-        for fill, border, text in entries
-    ]
+    swatch = '<span><i class="tgp-swatch" style="background: {}; border-color: {}"></i>{}</span>'
+    swatches = [swatch.format(fill, border, html.escape(text)) for fill, border, text in entries]
     return '<p class="tgp-legend">' + "".join(swatches + [f"<span>{note}</span>" for note in notes]) + "</p>"
 
 

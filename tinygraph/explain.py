@@ -57,8 +57,16 @@ class Explanation:
         The tensor's ``.grad`` when explained.
     """
 
-    def __init__(self, tensor: Tensor, root: Tensor, names: dict[int, str], paths: list[Path], count: int,
-                 total: np.ndarray | None, shown: int) -> None:
+    def __init__(
+        self,
+        tensor: Tensor,
+        root: Tensor,
+        names: dict[int, str],
+        paths: list[Path],
+        count: int,
+        total: np.ndarray | None,
+        shown: int,
+    ) -> None:
         self.tensor, self.root, self.names = tensor, root, names
         self.count, self.total = count, total
         self.grad = None if tensor.grad is None else np.array(tensor.grad)
@@ -95,7 +103,11 @@ class Explanation:
             lines.append(f"  product {' · '.join(shown_factors)} = {_local.show(path.product)}")
         label = f"{name}.grad"
         if self.total is not None:
-            lines.append(f"sum of the {self.count:,} paths: {_local.show(self.total)}" if self.count > 1 else f"sum: {_local.show(self.total)}")
+            lines.append(
+                f"sum of the {self.count:,} paths: {_local.show(self.total)}"
+                if self.count > 1
+                else f"sum: {_local.show(self.total)}"
+            )
         else:
             lines.append(f"sum of the {self.count:,} paths: what backward adds up without listing them")
         if self.grad is None:
@@ -106,8 +118,8 @@ class Explanation:
         else:
             gap = float(np.max(np.abs(self.total - self.grad)))
             lines.append(
-                f"{label} = {_local.show(self.grad)} differs from the sum by up to {gap:.3g}: it holds gradients of "
-                f"other backward calls too (clear .grad, then run {root}.backward() once)"
+                f"{label} = {_local.show(self.grad)} differs from the sum by up to {gap:.3g}: it holds "
+                f"gradients of other backward calls too (clear .grad, then run {root}.backward() once)"
             )
         return "\n".join(lines)
 
@@ -234,13 +246,22 @@ class _Walk:
             path.factors.append(self.factor(tensor, node, index))
             receiver = _local.cancels(node).get(index)
             below = edges[k - 1] if k > 0 else None
-            if receiver is not None and below is not None and below[1] is tensor.node and below[0] is node.inputs[receiver]:
+            if (
+                receiver is not None
+                and below is not None
+                and below[1] is tensor.node
+                and below[0] is node.inputs[receiver]
+            ):
                 inner = below[0]
                 path.factors.append(self.factor(*below))
-                pair = f"∂{names[id(self.root)]}/∂{names[id(tensor)]} · ∂{names[id(tensor)]}/∂{names[id(inner)]}"
+                pair = (
+                    f"∂{names[id(self.root)]}/∂{names[id(tensor)]} · ∂{names[id(tensor)]}/∂{names[id(inner)]}"
+                )
                 key = (*key, (id(node), receiver))
                 grad = self.sent(node, receiver, grad, inner, key)
-                path.factors.append(Factor(pair, view.local_derivative(node, receiver), grad, _local.title(node)))
+                path.factors.append(
+                    Factor(pair, view.local_derivative(node, receiver), grad, _local.title(node))
+                )
                 k -= 2
             else:
                 key = (*key, (id(node), index))
@@ -253,8 +274,10 @@ class _Walk:
         symbol = f"∂{self.names[id(out)]}/∂{self.names[id(tensor)]}"
         return Factor(symbol, view.local_derivative(node, index), _local.values(node, out)[index])
 
-    def sent(self, node: Node, index: int, grad: np.ndarray, tensor: Tensor, key: tuple[tuple[int, int], ...]) -> np.ndarray:
-        """What ``node`` sends to input ``index`` for ``grad``, shaped like that input (once per path prefix)."""
+    def sent(
+        self, node: Node, index: int, grad: np.ndarray, tensor: Tensor, key: tuple[tuple[int, int], ...]
+    ) -> np.ndarray:
+        """What ``node`` sends to input ``index`` for ``grad``, shaped like that input (once per prefix)."""
         if key not in self.cache:
             sent = _local.send(node, grad)[index]
             self.cache[key] = engine._conform(node, index, sent, tensor.data)

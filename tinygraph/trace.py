@@ -24,7 +24,16 @@ import numpy as np
 
 from tinygraph import _local, _player, engine, view
 from tinygraph._arithmetic import Words
-from tinygraph.draw import EDGE_STYLES, HIGHLIGHT, LEGEND, LINE_STYLES, TENSOR_STYLES, Diagram, GraphvizNotFoundError, paint
+from tinygraph.draw import (
+    EDGE_STYLES,
+    HIGHLIGHT,
+    LEGEND,
+    LINE_STYLES,
+    TENSOR_STYLES,
+    Diagram,
+    GraphvizNotFoundError,
+    paint,
+)
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -158,7 +167,9 @@ class Steps:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ building the steps
-    def _record(self, tensor: Tensor, grad: np.ndarray, sent: Sent) -> list[tuple[Step, Tensor, np.ndarray, np.ndarray, bool]]:
+    def _record(
+        self, tensor: Tensor, grad: np.ndarray, sent: Sent
+    ) -> list[tuple[Step, Tensor, np.ndarray, np.ndarray, bool]]:
         """The step of one backward call, and the cancellation's step after it when the node has one.
 
         Returns what arrived where, as (step, tensor, gradient sent, the engine's sum so far,
@@ -203,7 +214,9 @@ class Steps:
         return arrived
 
     @staticmethod
-    def _edge(step: Step, node: Node, index: int, grad: np.ndarray, total: np.ndarray, shown_only: bool) -> tuple[Step, Tensor, np.ndarray, np.ndarray, bool]:
+    def _edge(
+        step: Step, node: Node, index: int, grad: np.ndarray, total: np.ndarray, shown_only: bool
+    ) -> tuple[Step, Tensor, np.ndarray, np.ndarray, bool]:
         step.edges.append((node.inputs[index], node, index))
         return step, node.inputs[index], np.array(grad), np.array(total), shown_only
 
@@ -241,7 +254,13 @@ class Steps:
         return [t for t in self._tensors if id(t) not in grads]
 
     def draw(
-        self, k: int, *, rankdir: str = "LR", legend: bool = True, heading: bool = True, max_nodes: int | None = 200
+        self,
+        k: int,
+        *,
+        rankdir: str = "LR",
+        legend: bool = True,
+        heading: bool = True,
+        max_nodes: int | None = 200,
     ) -> Diagram:
         """The diagram after step ``k``: its node highlighted, the gradients it sent on its edges.
 
@@ -251,7 +270,9 @@ class Steps:
         styles. The other parameters are those of ``tg.draw``.
         """
         if not -1 <= k < len(self):
-            raise IndexError(f"step {k} of a trace with {len(self)} steps (0 to {len(self) - 1}, or -1 for the start)")
+            raise IndexError(
+                f"step {k} of a trace with {len(self)} steps (0 to {len(self) - 1}, or -1 for the start)"
+            )
         shown = _at_step(view.build(self.root, max_nodes=max_nodes), self, k)
         shown.chain_rule, shown.notes = [], []
         if heading:
@@ -260,7 +281,9 @@ class Steps:
             shown.notes = ["red: this step, its node and the gradients it sent"] if step is not None else []
             shown.notes += _pending_line(self, k)
             if shown.left_out:
-                shown.notes.append(f"{shown.left_out:,} tensors and operations far from the root left out (max_nodes=)")
+                shown.notes.append(
+                    f"{shown.left_out:,} tensors and operations far from the root left out (max_nodes=)"
+                )
         return paint(shown, rankdir=rankdir, legend=legend)
 
     # ------------------------------------------------------------------ the player
@@ -352,8 +375,16 @@ def _at_step(shown: view.View, steps: Steps, k: int) -> view.View:
         if tensor is not None:
             symbol = f"∂{L}/∂{item.name}"
             grad = grads.get(id(tensor))
-            now = view.Line(_local.gradient_line(symbol, grad), "gradient") if grad is not None else view.Line(f"{symbol}: pending", "pending")
-            lines = (*(line for line in lines if line.role not in ("gradient", "shared")), now, *(line for line in lines if line.role == "shared"))
+            now = (
+                view.Line(_local.gradient_line(symbol, grad), "gradient")
+                if grad is not None
+                else view.Line(f"{symbol}: pending", "pending")
+            )
+            lines = (
+                *(line for line in lines if line.role not in ("gradient", "shared")),
+                now,
+                *(line for line in lines if line.role == "shared"),
+            )
         items[key] = replace(item, lines=lines, highlighted=base in lit)
     edges = []
     for edge in shown.edges:
