@@ -49,7 +49,8 @@ class Words:
     def sent(self, step: Step) -> list[str]:
         node, out = step.node, self.names[id(step.output)]
         lines = []
-        for arrival, (tensor, _, index) in zip(step.arrivals, step.edges):
+        for arrival in step.arrivals:
+            tensor, index = arrival.tensor, arrival.index
             name = self.names[id(tensor)]
             formula = view.local_derivative(node, index)
             sent = _local.show(arrival.grad)
@@ -88,7 +89,7 @@ class Words:
         node, via = step.node, step.via
         assert via is not None
         (arrival,) = step.arrivals
-        tensor, _, receiver = step.edges[0]
+        tensor, receiver = arrival.tensor, arrival.index
         middle, name = self.names[id(step.output)], self.names[id(tensor)]
         index = next(i for i, t in enumerate(node.inputs) if t is tensor)
         product = view.local_derivative(via, receiver) or "their product"

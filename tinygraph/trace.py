@@ -45,6 +45,8 @@ class Arrival:
     """One gradient reaching one tensor: a contribution, and the tensor's gradient summed so far."""
 
     tensor: Tensor
+    node: Node  # the edge it came along: input ``index`` of ``node``
+    index: int
     grad: np.ndarray  # what this step sent to the tensor
     total: np.ndarray  # the tensor's gradient in this pass after it arrived
     number: int  # 1 for the first contribution to reach the tensor, 2 for the second, ...
@@ -91,10 +93,13 @@ class Step:
     cancelled: bool = False
     via: Node | None = None
     words: list[str] = field(default_factory=list)
-    edges: list[tuple[Tensor, Node, int]] = field(default_factory=list)  # the edges its gradients took
 
     def __repr__(self) -> str:
         return f"<Step {self.index}: {self.words[0] if self.words else type(self.node).__name__}>"
+
+
+# An arrival before it is numbered: (step, node, input index, gradient, the engine's sum, shown only)
+_Raw = tuple[Step, Node, int, np.ndarray, np.ndarray, bool]
 
 
 def trace(root: Tensor) -> Steps:
@@ -143,7 +148,7 @@ class Steps:
         self.root, self.seed = root, seed
         self.names, self._tensors = _local.names(root)  # tensors: root first
         self._steps: list[Step] = []
-        arrivals: list[tuple[Step, Tensor, np.ndarray, np.ndarray, bool]] = []
+        arrivals: list[_Raw] = []
         for tensor, grad, sent in calls:
             arrivals += self._record(tensor, grad, sent)
         self._number(arrivals)
@@ -167,13 +172,11 @@ class Steps:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ building the steps
-    def _record(
-        self, tensor: Tensor, grad: np.ndarray, sent: Sent
-    ) -> list[tuple[Step, Tensor, np.ndarray, np.ndarray, bool]]:
+    def _record(self, tensor: Tensor, grad: np.ndarray, sent: Sent) -> list[_Raw]:
         """The step of one backward call, and the cancellation's step after it when the node has one.
 
-        Returns what arrived where, as (step, tensor, gradient sent, the engine's sum so far,
-        whether it is only shown).
+        Returns what arrived where: (step, node, input index, gradient sent, the engine's sum so
+        far, whether it is only shown).
         """
         node = tensor.node
         assert node is not None
@@ -191,7 +194,7 @@ class Steps:
             tuple(None if i in receivers else v for i, v in enumerate(local)),
         )
         self._steps.append(step)
-        arrived = [self._edge(step, node, i, *got[i], i in rule) for i in own]
+        arrived: list[_Raw] = [(step, node, i, *got[i], i in rule) for i in own]
         for shown, receiver in rule.items():
             if receiver not in got:
                 continue
@@ -210,34 +213,29 @@ class Steps:
                 via=node,
             )
             self._steps.append(cancel)
-            arrived.append(self._edge(cancel, node, receiver, *got[receiver], False))
+            arrived.append((cancel, node, receiver, *got[receiver], False))
         return arrived
 
-    @staticmethod
-    def _edge(
-        step: Step, node: Node, index: int, grad: np.ndarray, total: np.ndarray, shown_only: bool
-    ) -> tuple[Step, Tensor, np.ndarray, np.ndarray, bool]:
-        step.edges.append((node.inputs[index], node, index))
-        return step, node.inputs[index], np.array(grad), np.array(total), shown_only
-
-    def _number(self, arrivals: list[tuple[Step, Tensor, np.ndarray, np.ndarray, bool]]) -> None:
+    def _number(self, arrivals: list[_Raw]) -> None:
         """Each step's arrivals, numbered per tensor, with the tensor's gradient so far.
 
         The engine keeps a gradient that is only shown apart from those it sends on, and adds the
         two when it stores ``.grad``: the sum so far here is that sum, as ``.grad`` gets it.
         """
         counts: dict[int, int] = {}
-        for _, tensor, *_ in arrivals:
-            counts[id(tensor)] = counts.get(id(tensor), 0) + 1
+        for _, node, index, *_ in arrivals:
+            counts[id(node.inputs[index])] = counts.get(id(node.inputs[index]), 0) + 1
         seen: dict[int, int] = {}
         sums: dict[tuple[int, bool], np.ndarray] = {}  # (id(tensor), only shown) → the engine's sum
-        for step, tensor, grad, total, shown_only in arrivals:
+        for step, node, index, grad, total, shown_only in arrivals:
+            tensor = node.inputs[index]
             key = id(tensor)
             seen[key] = seen.get(key, 0) + 1
             sums[(key, shown_only)] = total
             parts = [sums[k] for k in ((key, False), (key, True)) if k in sums]
             total = parts[0] if len(parts) == 1 else parts[0] + parts[1]
-            step.arrivals.append(Arrival(tensor, grad, total, seen[key], counts[key], shown_only))
+            number, of = seen[key], counts[key]
+            step.arrivals.append(Arrival(tensor, node, index, np.array(grad), total, number, of, shown_only))
 
     # ------------------------------------------------------------------ the state after a step
     def grads_after(self, k: int) -> dict[int, np.ndarray]:
@@ -364,9 +362,9 @@ def _at_step(shown: view.View, steps: Steps, k: int) -> view.View:
     carried: dict[tuple[str, str], Arrival] = {}
     if step is not None:
         lit = {_local.item_id(step.node)}
-        for (tensor, node, _), arrival in zip(step.edges, step.arrivals):
-            lit |= {_local.item_id(tensor), _local.item_id(node)}
-            carried[(_local.item_id(tensor), _local.item_id(node))] = arrival
+        for arrival in step.arrivals:
+            lit |= {_local.item_id(arrival.tensor), _local.item_id(arrival.node)}
+            carried[(_local.item_id(arrival.tensor), _local.item_id(arrival.node))] = arrival
     items = {}
     for key, item in shown.items.items():
         base = key.split("_")[0]  # a leaf drawn once per use has ids "t…_n…"
