@@ -2,7 +2,8 @@
 
 A tensor wraps an ndarray. A leaf tensor is one the user made (data or a parameter); every other
 tensor remembers the node that computed it, which is how backward finds its way from the loss to
-the parameters.
+the parameters. ``record`` is how that happens: it calls a node on tensors and records the call
+(``node(x)`` and every operator go through it), so that the nodes themselves need no Tensor.
 """
 
 from __future__ import annotations

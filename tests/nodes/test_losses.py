@@ -151,8 +151,9 @@ def test_the_lecture_graph_equals_bce_with_logits_for_net_inputs_up_to_1000(z, d
         loss.backward()
         results.append((loss.item(), w.grad.copy(), b.grad.copy()))
     (l1, w1, b1), (l2, w2, b2) = results
-    assert np.isfinite(l1)
+    assert np.isfinite(l1) and np.all(np.isfinite(w1)) and np.isfinite(b1)
     np.testing.assert_allclose(l1, l2, rtol=1e-9)
+    np.testing.assert_allclose(w1, w2, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(b1, b2, rtol=1e-9, atol=1e-300)
 
 
