@@ -374,3 +374,52 @@ def test_the_logistic_regression_model_is_drawn_as_the_lecture_draws_it(tmp_path
     assert list(d.clusters) == [SCOPE] and d.inside("w", SCOPE) and not d.inside("x", SCOPE)
     assert d.edge_stroke("w", "Linear") == RED and d.edge_text("w", "Linear") == "∂z/∂w = x"
     assert "= [(a − y) / N] · x" in d.text
+
+
+# ----------------------------------------------------------------------------- any size, any names
+@pytest.mark.parametrize(("option", "value"), [("max_nodes", 0), ("max_nodes", -1), ("max_depth", -1)])
+def test_a_limit_that_would_draw_nothing_or_drop_an_item_silently_is_refused(option, value):
+    loss, *_ = lecture_graph()
+    with pytest.raises(ValueError, match=f"{option} must be at least"):
+        tg.draw(loss, **{option: value})
+
+
+def test_the_smallest_limits_draw_the_root_and_say_what_was_left_out():
+    loss, *_ = lecture_graph()
+    for source in (tg.draw(loss, max_nodes=1).source, tg.draw(loss, max_depth=0).source):
+        source = html.unescape(source)
+        assert "<B>L</B>" in source and "<B>BCE</B>" not in source
+        assert "9 of the graph's 10 tensors and operations left out" in source
+
+
+def test_a_name_that_is_not_a_string_is_a_clear_type_error():
+    x = tg.tensor([1.0, 2.0], requires_grad=True, name=5)
+    with pytest.raises(TypeError, match="a tensor's name must be a str or None, got int 5"):
+        tg.draw((x * x).sum())
+
+
+NAMES = ["a\x00b", "tab\there", "bell\x07", "surrogate \ud800", "line\nbreak"]
+
+
+def test_control_characters_and_unencodable_text_in_names_are_escaped_in_the_dot_text():
+    for name in NAMES:
+        x = tg.tensor([1.0, 2.0], requires_grad=True, name=name)
+        with tg.name_scope(f"scope {name}"):
+            loss = (x * x).sum()
+        source = tg.draw(loss, highlight=x).source
+        assert "\x00" not in source and "\x07" not in source
+        source.encode("utf-8")  # no lone surrogate left
+    assert "a␀b" in tg.draw((tg.tensor(1.0, requires_grad=True, name="a\x00b") * 2).sum()).source
+
+
+@pytest.mark.needs_dot
+def test_names_with_control_characters_render(tmp_path):
+    for number, name in enumerate(NAMES):
+        x = tg.tensor([1.0, 2.0], requires_grad=True, name=name)
+        with tg.name_scope(f"scope {name}"):
+            loss = (x * x).sum()
+        loss.backward()
+        d = render(tg.draw(loss, highlight=x), tmp_path / f"name{number}")
+        assert "Mul" in d.nodes
+    nul = tg.draw((tg.tensor(1.0, requires_grad=True, name="a\x00b") * 2).sum())
+    assert "a␀b" in render(nul, tmp_path / "nul").nodes  # NUL shown as its control picture
