@@ -119,7 +119,8 @@ class Explanation:
             gap = float(np.max(np.abs(self.total - self.grad)))
             lines.append(
                 f"{label} = {_local.show(self.grad)} differs from the sum by up to {gap:.3g}: it holds "
-                f"gradients of other backward calls too (clear .grad, then run {root}.backward() once)"
+                f"what other backward calls left too, of {root} or of another root (clear .grad, then "
+                f"run {root}.backward() once)"
             )
         return "\n".join(lines)
 
