@@ -196,6 +196,11 @@ def test_draw_shows_the_state_after_the_step():
     assert HIGHLIGHT["color"] in _node_line(cancel, "Sigmoid") and "sent: ∂L/∂z = [" in cancel
     last = steps.draw(2).source
     assert "pending" not in last and "sent: ∂L/∂w = [" in last and "sent: ∂L/∂b = " in last
+    big = tg.trace(mlp_with_penalty()[0])
+    w1_step = next(s for s in big if any(a.tensor.name == "W1" for a in s.arrivals))
+    norm = float(np.linalg.norm(w1_step.arrivals[0].grad))
+    root = big.names[id(big.root)]
+    assert f"sent: ‖∂{root}/∂W1‖ = {norm:.3g}" in html.unescape(big.draw(w1_step.index).source)
     with pytest.raises(IndexError, match="step 3 of a trace with 3 steps"):
         steps.draw(3)
 

@@ -389,7 +389,8 @@ def _at_step(shown: view.View, steps: Steps, k: int) -> view.View:
         arrival = carried.get((edge.source.split("_")[0], edge.target))
         label = edge.label
         if arrival is not None:
-            label = (*label, f"sent: ∂{L}/∂{items[edge.source].name} = {_local.show(arrival.grad)}")
+            symbol = f"∂{L}/∂{items[edge.source].name}"
+            label = (*label, "sent: " + _local.gradient_line(symbol, arrival.grad))
         output = edge.kind == "output" and edge.source in lit
         edges.append(replace(edge, label=label, highlighted=arrival is not None or output))
     legend = [entry for entry in shown.legend if entry != "highlight"]
