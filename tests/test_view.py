@@ -259,40 +259,37 @@ def test_unnamed_tensors_are_named_after_what_they_are_and_numbered_when_repeate
 
 
 # ----------------------------------------------------------------------------- large graphs
-def unrolled(steps: int):
-    """An MLP layer applied ``steps`` times with shared W and b: 4 tensors and nodes per step."""
-    rng = np.random.default_rng(0)
-    W = tg.tensor(rng.standard_normal((3, 3)) * 0.3, requires_grad=True, name="W")
-    b = tg.tensor(np.zeros(3), requires_grad=True, name="b")
-    h = tg.tensor(rng.standard_normal((2, 3)), name="x")
+def powers(steps: int):
+    """h = x · w · w ⋯ w with one leaf w used by every step: 2 tensors and operations per step."""
+    w = tg.tensor(1.5, requires_grad=True, name="w")
+    h = tg.tensor(1.0, name="x")
     for _ in range(steps):
-        h = tg.tanh(tg.linear(h, W, b))
-    return tg.mse(h, np.zeros((2, 3))), W
+        h = h * w
+    return h
 
 
 def test_a_shared_leaf_is_one_item_per_use_in_its_users_cluster():
-    loss, W = unrolled(6)
-    shown = view.build(loss)
-    copies = [item for item in shown.items.values() if item.name == "W"]
+    shown = view.build(powers(6))
+    copies = [item for item in shown.items.values() if item.name == "w"]
     assert len(copies) == 6 and len({item.id for item in copies}) == 6
     assert all(item.lines[-1] == view.Line("shared: drawn again at each use", "shared") for item in copies)
-    into_linear = [e for e in shown.edges if shown.items[e.source].name == "W"]
-    assert sorted(e.source for e in into_linear) == sorted(item.id for item in copies)
-    assert {shown.items[e.target].name for e in into_linear} == {"Linear"}
-    assert clusters(shown)[None].count("W") == 6
+    uses = [e for e in shown.edges if shown.items[e.source].name == "w"]
+    assert sorted(e.source for e in uses) == sorted(item.id for item in copies)
+    assert {shown.items[e.target].name for e in uses} == {"Mul"}
+    assert clusters(shown)[None].count("w") == 6
+    assert [item.name for item in view.build(powers(2)).items.values()].count("w") == 1  # uses nearby
 
 
 def test_a_cut_graph_has_a_left_out_marker_with_an_edge_to_each_item_that_lost_a_neighbour():
-    loss, _ = unrolled(50)  # 206 tensors and operations
-    shown = view.build(loss, max_nodes=10)
-    assert shown.left_out == 196
+    shown = view.build(powers(50), max_nodes=10)  # 102 tensors and operations
+    assert shown.left_out == 92
     marker = shown.items[view.LEFT_OUT]
-    assert (marker.kind, marker.name) == ("left out", "⋯ 196 more")
-    assert clusters(shown)[None][-1] == "⋯ 196 more"
+    assert (marker.kind, marker.name) == ("left out", "⋯ 92 more")
+    assert clusters(shown)[None][-1] == "⋯ 92 more"
     cut = [e for e in shown.edges if e.kind == "left out"]
     assert cut and all(e.source == view.LEFT_OUT for e in cut)
     assert shown.notes[-1] == (
-        "196 of the graph's 206 tensors and operations left out: only the 10 nearest the root are drawn "
+        "92 of the graph's 102 tensors and operations left out: only the 10 nearest the root are drawn "
         "(change max_nodes= or max_depth=)"
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tinygraph import _local, view
+from tinygraph import _local
 from tinygraph.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class Words:
         for arrival in step.arrivals:
             tensor, index = arrival.tensor, arrival.index
             name = self.names[id(tensor)]
-            formula = view.local_derivative(node, index)
+            formula = _local.derivative(node, index)
             sent = _local.show(arrival.grad)
             if step.output is self.root:  # ∂L/∂L = 1: the local derivative is the gradient sent
                 said = f" = {formula}" if formula and formula != sent else ""
@@ -92,8 +92,8 @@ class Words:
         tensor, receiver = arrival.tensor, arrival.index
         middle, name = self.names[id(step.output)], self.names[id(tensor)]
         index = next(i for i, t in enumerate(node.inputs) if t is tensor)
-        product = view.local_derivative(via, receiver) or "their product"
-        own = view.local_derivative(node, index)
+        product = _local.derivative(via, receiver) or "their product"
+        own = _local.derivative(node, index)
         local = step.local[index]
         pair = f"{self.d(step.output)} · ∂{middle}/∂{name}"
         sender, skipped = _local.title(via), _local.title(node)

@@ -122,6 +122,12 @@ def cancels(node: Node) -> dict[int, int]:
     return type(node).cancels
 
 
+def derivative(node: Node, index: int) -> str | None:
+    """The local derivative ∂out/∂in of input ``index`` as the node declares it ("a(1 − a)"); None if none."""
+    declared = node.local_derivatives or ()
+    return declared[index] if index < len(declared) else None
+
+
 def title(node: Node) -> str:
     """The name diagrams write on the node's box: its title ("BCE" for SigmoidBCE), else its class."""
     return type(node).title or type(node).__name__

@@ -120,10 +120,10 @@ def draw(
         A tensor of the graph (usually a parameter): the paths from it to the root are drawn in
         red, and the chain-rule product along one of them is written at the top.
     max_nodes : int or None
-        Draw at most this many tensors and operations, those nearest the root; a note says how
-        many were left out. None draws them all (dot may take minutes on thousands).
+        Draw at most this many tensors and operations (at least 1), those nearest the root; a
+        note says how many were left out. None draws them all (dot may take minutes on thousands).
     max_depth : int, optional
-        Draw only operations at most this many steps back from the root.
+        Draw only operations at most this many steps back from the root (0: the root alone).
 
     Returns
     -------
@@ -132,12 +132,21 @@ def draw(
         writes a file; ``.source`` is the DOT text. Rendering needs the Graphviz ``dot`` program
         and raises ``GraphvizNotFoundError``, saying how to install it, when it is missing.
 
+    Raises
+    ------
+    ValueError
+        For a ``rankdir`` that is not a direction, ``max_nodes`` below 1, ``max_depth`` below 0,
+        or a ``highlight`` tensor that is not drawn.
+    TypeError
+        For a limit that is not an integer, or a tensor name or scope that is not a str.
+
     Notes
     -----
     Colours: parameters green, data blue, intermediate values white, the loss orange, operations
     grey boxes. Unnamed tensors are named after their operation's formula (``z``, ``a``, ``L``),
     numbered when repeated (z₁, z₂); unnamed leaves are ``x`` (data), ``y`` (a loss's target),
-    ``θ`` (parameters), or their value when they hold one number.
+    ``θ`` (parameters), or their value when they hold one number. Control characters in a name,
+    which dot cannot show, are drawn as their Unicode pictures (NUL as ␀).
 
     The operations of a ``tg.name_scope`` are drawn in a cluster labelled with the scope, with
     the tensors they produce and the parameters only they use; data stays outside. A dashed edge

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygraph import _local, engine, view
+from tinygraph import _local, engine
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -260,9 +260,7 @@ class _Walk:
                 )
                 key = (*key, (id(node), receiver))
                 grad = self.sent(node, receiver, grad, inner, key)
-                path.factors.append(
-                    Factor(pair, view.local_derivative(node, receiver), grad, _local.title(node))
-                )
+                path.factors.append(Factor(pair, _local.derivative(node, receiver), grad, _local.title(node)))
                 k -= 2
             else:
                 key = (*key, (id(node), index))
@@ -273,7 +271,7 @@ class _Walk:
     def factor(self, tensor: Tensor, node: Node, index: int) -> Factor:
         out = self.output[id(node)]
         symbol = f"∂{self.names[id(out)]}/∂{self.names[id(tensor)]}"
-        return Factor(symbol, view.local_derivative(node, index), _local.values(node, out)[index])
+        return Factor(symbol, _local.derivative(node, index), _local.values(node, out)[index])
 
     def sent(
         self, node: Node, index: int, grad: np.ndarray, tensor: Tensor, key: tuple[tuple[int, int], ...]

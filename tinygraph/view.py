@@ -400,7 +400,7 @@ def _input_edge(
         return "data", ()
     shown = _shown_for(node, index)
     kind = "gradient" if shown is None else "shortcut"
-    derivative = local_derivative(node, index)
+    derivative = _local_derivative(node, index)
     if not show_grads or not derivative:
         return kind, ()
     out, name = names[id(graph.output[id(node)])], names[id(tensor)]
@@ -460,7 +460,7 @@ def _cancels(node: Node) -> dict[int, int]:
     return type(node).cancels
 
 
-def local_derivative(node: Node, index: int) -> str | None:
+def _local_derivative(node: Node, index: int) -> str | None:
     """The node's local derivative for input ``index`` as a slide writes it; None if it has none."""
     derivatives = node.local_derivatives or ()
     return derivatives[index] if index < len(derivatives) else None
@@ -508,7 +508,7 @@ def _chain_rule(graph: _Graph, start: Tensor, names: dict[int, str]) -> list[str
     root = names[id(graph.root)]
     symbols = [f"∂{names[id(graph.output[id(n)])]}/∂{names[id(t)]}" for t, n, _ in steps]
     lines = [f"∂{root}/∂{names[id(start)]} = " + " · ".join(symbols)]
-    factors = [local_derivative(n, i) for _, n, i in steps]
+    factors = [_local_derivative(n, i) for _, n, i in steps]
     if all(factors):
         lines.append("= " + " · ".join(_factor(f) for f in factors))
         cancelled, merged = _cancel(steps, factors)
@@ -594,7 +594,7 @@ def _cancel(
         _, node, index = steps[k]
         receiver = _cancels(node).get(index)
         passes = receiver is not None and k + 1 < len(steps) and node.inputs[receiver] is steps[k + 1][0]
-        derivative = local_derivative(node, receiver) if passes else None
+        derivative = _local_derivative(node, receiver) if passes else None
         if derivative:
             out.append(derivative)
             merged.append((k, derivative))
