@@ -209,6 +209,16 @@ def test_a_node_without_the_rule_has_no_shortcut_even_with_the_same_inputs():
     assert shown.chain_rule[-1] == "(one of 2 paths from z: their products add up)"
 
 
+def test_the_built_in_rules_are_drawn_from_their_declarations():
+    loss, *_ = lecture_graph()
+    assert type(loss.node).__name__ == "SigmoidBCE" and named(view.build(loss))["BCE"].kind == "operation"
+    z = tg.tensor(np.array([[1.0, 2.0, 3.0]]), requires_grad=True, name="z")
+    shown = view.build(tg.log(tg.softmax(z)).sum(), highlight=z)  # the log of a softmax's output
+    kind, label = next((e.kind, e.label) for pair, e in edges(shown).items() if pair == ("z", "Log"))
+    assert kind == "shortcut" and label[-1] == "(∂log a/∂a · ∂a/∂z cancelled)"
+    assert shown.chain_rule[-1].endswith("(shortcut: ∂log a/∂a · ∂a/∂z = I − softmax(z))")
+
+
 # ----------------------------------------------------------------------------- names and titles
 class Shout(Loss):
     """A loss whose formula does not start with "L =": its target is still recognised."""

@@ -452,12 +452,7 @@ def _shown_for(node: Node, index: int) -> int | None:
 
     Read from the node's class: ``cancels = {shown: receiver}`` (see ``Node.cancels``).
     """
-    return next((shown for shown, receiver in _cancels(node).items() if receiver == index), None)
-
-
-def _cancels(node: Node) -> dict[int, int]:
-    """The cancellation rule of the node's class, ``{shown input: receiving input}``."""
-    return type(node).cancels
+    return next((shown for shown, receiver in type(node).cancels.items() if receiver == index), None)
 
 
 def _local_derivative(node: Node, index: int) -> str | None:
@@ -592,7 +587,7 @@ def _cancel(
     k = 0
     while k < len(steps):
         _, node, index = steps[k]
-        receiver = _cancels(node).get(index)
+        receiver = type(node).cancels.get(index)
         passes = receiver is not None and k + 1 < len(steps) and node.inputs[receiver] is steps[k + 1][0]
         derivative = _local_derivative(node, receiver) if passes else None
         if derivative:
