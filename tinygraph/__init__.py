@@ -4,59 +4,62 @@ Every operation is a Node class whose forward and backward read like the math; `
 applies the chain rule over the recorded graph. This module re-exports the public API.
 """
 
+from tinygraph import data, models, optim
 from tinygraph.draw import draw
+from tinygraph.explain import explain
 from tinygraph.forward import jvp
 from tinygraph.functional import (
-    bce,
-    bce_with_logits,
-    exp,
-    l2_penalty,
-    linear,
-    log,
-    log_softmax,
-    logit,
-    matmul,
-    max,
-    mean,
-    mse,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    softmax_cross_entropy,
-    sum,
-    tanh,
-    transpose,
-)
-from tinygraph.functional import (
     abs,
+    amax,
+    amin,
     argmax,
     argmin,
+    bce,
+    bce_with_logits,
     broadcast_to,
+    clamp,
     clip,
     concatenate,
     cos,
     einsum,
+    exp,
     expand_dims,
     expm1,
     flip,
+    l2_penalty,
+    linear,
+    log,
     log1p,
+    log_softmax,
+    logit,
     logsumexp,
+    matmul,
+    max,
     maximum,
+    mean,
     min,
     minimum,
+    mse,
     prod,
+    relu,
+    reshape,
+    sigmoid,
     sin,
+    softmax,
+    softmax_cross_entropy,
     softplus,
     sqrt,
+    square,
     squeeze,
     stack,
     std,
+    sum,
+    tanh,
     tensordot,
+    transpose,
     var,
     where,
 )
-from tinygraph.modes import detect_anomaly, name_scope, no_grad
 from tinygraph.modes import (
     detect_anomaly,
     enable_grad,
@@ -65,17 +68,15 @@ from tinygraph.modes import (
     no_grad,
     set_grad_enabled,
 )
-from tinygraph.functional import amax, amin, clamp, square
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor, tensor
-
-# The models use the functions above, so they come last.
-from tinygraph import data, models, optim  # isort: skip
+from tinygraph.trace import Steps, trace
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Node",
+    "Steps",
     "Tensor",
     "abs",
     "amax",
@@ -96,6 +97,7 @@ __all__ = [
     "enable_grad",
     "exp",
     "expand_dims",
+    "explain",
     "expm1",
     "flip",
     "is_grad_enabled",
@@ -136,6 +138,7 @@ __all__ = [
     "tanh",
     "tensor",
     "tensordot",
+    "trace",
     "transpose",
     "var",
     "where",
