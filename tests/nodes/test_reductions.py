@@ -37,6 +37,13 @@ def test_logsumexp_gradient_is_the_softmax_where_the_log_2_is_lost_in_l():
         np.testing.assert_allclose(tg.jvp(tg.logsumexp, (np.array(row),), (np.ones(3),))[1], 1.0)
 
 
+def test_logsumexp_of_infinite_elements_is_infinite_not_nan():
+    x = np.array([[-np.inf, -np.inf], [np.inf, np.inf], [np.inf, 1.0], [-np.inf, 0.0]])
+    np.testing.assert_array_equal(tg.logsumexp(x, axis=1).data, [-np.inf, np.inf, np.inf, 0.0])
+    t = _param([-np.inf, 0.0])
+    tg.logsumexp(t).backward()
+    np.testing.assert_array_equal(t.grad, [0.0, 1.0])
+
 def test_var_and_std_divide_by_n_minus_ddof():
     x = np.array([1.0, 2.0, 4.0])
     for ddof in (0, 1):

@@ -153,7 +153,8 @@ class Std(Var):
 
 
 class LogSumExp(_Reduction):
-    """l = log Σ eˣ over ``axis``, exact for any finite x (SciPy's ``logsumexp``).
+    """l = log Σ eˣ over ``axis``, exact for any finite x (SciPy's ``logsumexp``); −∞ where every
+    element is −∞ (a sum of zeros), +∞ where one is +∞.
 
     Notes
     -----
@@ -177,12 +178,12 @@ class LogSumExp(_Reduction):
         else:
             top = xp.argmax(flat, axis=-1)[..., None]
             m = xp.take_along_axis(flat, top, -1)
-            with xp.errstate(over="ignore"):  # x − m = −inf only where e^(x − m) is 0 anyway
-                shifted = xp.exp(flat - m)
-            rest = shifted.copy()
-            xp.put_along_axis(rest, top, 0, -1)
-            l = m[..., 0] + xp.log1p(rest.sum(axis=-1))
-            self.softmax = _unlast(shifted / shifted.sum(axis=-1, keepdims=True), x.shape, axes)
+            with xp.errstate(over="ignore", invalid="ignore"):  # x − m = −inf only where e^(x − m) is 0
+                shifted = xp.exp(flat - m)  # NaN where m = ±inf (∞ − ∞): l is m there, below
+                rest = shifted.copy()
+                xp.put_along_axis(rest, top, 0, -1)
+                l = xp.where(xp.isinf(m[..., 0]), m[..., 0], m[..., 0] + xp.log1p(rest.sum(axis=-1)))
+                self.softmax = _unlast(shifted / shifted.sum(axis=-1, keepdims=True), x.shape, axes)
         keep = [1 if a in axes else n for a, n in enumerate(x.shape)]
         return l.reshape(keep) if self.keepdims else l.reshape([n for a, n in enumerate(x.shape) if a not in axes])
 
