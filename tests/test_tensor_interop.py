@@ -370,3 +370,22 @@ def test_diagrams_show_the_formula_and_local_derivative_of_each_new_name():
         source = tg.draw(out.sum()).source
         assert formula in source and derivative in source
         x.grad = None
+
+
+def test_numpy_reads_a_tensors_values_not_a_sequence_of_one_element_tensors():
+    t = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    values = np.array(t)
+    assert values.dtype == np.float64 and values.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    assert np.shape(t) == (2, 2) and np.allclose(t, t.data)
+
+
+@pytest.mark.parametrize(
+    ("call", "hint"),
+    [(lambda t: np.sum(t, axis=0), "t.sum"), (lambda t: np.reshape(t, 4), "t.reshape"),
+     (lambda t: np.concatenate([t, t]), "tg.concatenate"), (lambda t: np.cumsum(t), "tg.cumsum")],
+)
+def test_a_numpy_function_on_a_tensor_is_a_type_error_not_an_array_outside_the_graph(call, hint):
+    t = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    with pytest.raises(TypeError, match=rf"np\.\w+ on a tensor: use {hint}"):
+        call(t)

@@ -379,6 +379,36 @@ class Tensor:
             first = rest[0]._lift(first)
         return getattr(first, method_name)(*rest)
 
+    # NumPy's functions that only read values (no array of floats a gradient could flow into).
+    _VALUE_FUNCTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"shape", "ndim", "size", "allclose", "isclose", "array_equal", "array_equiv", "result_type"}
+    )
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> _array.ndarray:
+        """``np.asarray(t)``, ``np.array(t)``: the values as an ndarray, outside the graph (as ``t.numpy()``).
+
+        Without it NumPy would read a tensor as a sequence and build an array of one-element
+        tensors, each recording a GetItem node.
+        """
+        data = self.data if dtype is None else self.data.astype(dtype)
+        return data.copy() if copy else data
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """NumPy's functions (``np.sum(t)``, ``np.reshape(t, 4)``): a TypeError that names tinygraph's own.
+
+        Run on the values, such a function would return an array outside the graph and drop the
+        gradient silently; functions that only read values (``np.shape``, ``np.allclose``) do run.
+        """
+        name = func.__name__
+        if name in self._VALUE_FUNCTIONS:
+            unwrap = lambda a: a.data if isinstance(a, Tensor) else a  # noqa: E731
+            return func(*[unwrap(a) for a in args], **{k: unwrap(v) for k, v in kwargs.items()})
+        hint = f"t.{name}(...) or tg.{name}(t, ...)" if hasattr(Tensor, name) else f"tg.{name}(...) where tinygraph has it"
+        raise TypeError(
+            f"tinygraph records no node for np.{name} on a tensor: use {hint}, or np.{name}(t.data) "
+            "for plain values outside the graph"
+        )
+
     # ----------------------------------------------------------------- operators
     def _lift(self, other: Any) -> Tensor:
         """Wrap a constant operand; Python numbers take this tensor's dtype, as NumPy does."""

@@ -86,6 +86,8 @@ def test_logit_at_zero_and_one_is_infinite_and_outside_is_an_error():
     np.testing.assert_array_equal(tg.logit(np.array([0.0, 1.0])).data, [-np.inf, np.inf])
     with pytest.raises(ValueError, match=r"Logit: probabilities must lie in \[0, 1\]; found 1.5"):
         tg.logit(np.array([0.5, 1.5]))
+    with pytest.raises(ValueError, match=r"Logit: probabilities must lie in \[0, 1\]; found nan"):
+        tg.logit(np.array([0.5, np.nan]))
 
 
 def test_relu_and_tanh_at_infinity_stay_finite():

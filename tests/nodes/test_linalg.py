@@ -40,3 +40,11 @@ def test_tensordot_is_an_einsum():
     np.testing.assert_allclose(tg.tensordot(x, y, axes=([1, -1], [1, 0])).data, np.tensordot(x, y, ([1, -1], [1, 0])))
     with pytest.raises(ValueError, match="Tensordot"):
         tg.tensordot(x, y, axes=([0], [1, 2]))
+
+
+def test_tensordot_refuses_an_axis_past_the_last_instead_of_wrapping_it():
+    a, b = np.ones((2, 3)), np.ones((3, 3))
+    with pytest.raises(ValueError, match="axis 3 of a, which has 2 axes"):
+        tg.tensordot(a, b, axes=([3], [0]))  # 3 % 2 would contract axis 1
+    with pytest.raises(ValueError, match="axis -3 of b"):
+        tg.tensordot(a, b, axes=([1], [-3]))

@@ -138,6 +138,15 @@ def test_bce_on_probabilities_of_exactly_zero_and_one_is_finite():
     np.testing.assert_allclose(p.grad[2:], [1.0, -1.0])  # dl/dp = (1 − y)/(1 − p) − y/p
 
 
+def test_soft_targets_keep_their_value_when_the_prediction_is_an_integer_array():
+    y = np.array([0.25, 0.75])
+    for ints, floats, loss in (
+        (np.array([1, 0]), np.array([1.0, 0.0]), tg.bce),
+        (np.array([2, -1]), np.array([2.0, -1.0]), tg.bce_with_logits),
+    ):
+        assert loss(ints, y).item() == pytest.approx(loss(floats, y).item())  # y was cast to int: 0, 0
+
+
 @given(z=tst.arrays(st.integers(1, 8).map(lambda n: (n,)), min_value=-1000, max_value=1000), data=st.data())
 def test_the_lecture_graph_equals_bce_with_logits_for_net_inputs_up_to_1000(z, data):
     y = data.draw(tst.binary_labels(len(z)))

@@ -28,6 +28,22 @@ def test_logsumexp_is_exact_for_any_finite_input():
     np.testing.assert_allclose(t.grad, [[0.5, 0.5], [0.5, 0.5], [1.0, np.exp(-80.0)], [1.0, 0.0]])
 
 
+def test_logsumexp_gradient_is_the_softmax_where_the_log_2_is_lost_in_l():
+    # l = 1e308 + log 2 rounds to 1e308, so e^(x − l) would give each element 1, not 1/2
+    for row in ([1e308, 1e308, -1e308], [-1e308, -1e308, -np.inf], [1e17, 1e17, 0.0]):
+        t = _param(row)
+        tg.logsumexp(t).backward()
+        np.testing.assert_allclose(t.grad, [0.5, 0.5, 0.0])
+        np.testing.assert_allclose(tg.jvp(tg.logsumexp, (np.array(row),), (np.ones(3),))[1], 1.0)
+
+
+def test_logsumexp_of_infinite_elements_is_infinite_not_nan():
+    x = np.array([[-np.inf, -np.inf], [np.inf, np.inf], [np.inf, 1.0], [-np.inf, 0.0]])
+    np.testing.assert_array_equal(tg.logsumexp(x, axis=1).data, [-np.inf, np.inf, np.inf, 0.0])
+    t = _param([-np.inf, 0.0])
+    tg.logsumexp(t).backward()
+    np.testing.assert_array_equal(t.grad, [0.0, 1.0])
+
 def test_var_and_std_divide_by_n_minus_ddof():
     x = np.array([1.0, 2.0, 4.0])
     for ddof in (0, 1):

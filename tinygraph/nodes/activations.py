@@ -53,7 +53,7 @@ class Logit(Node):
     local_derivatives = ("1 / (p(1 − p))",)
 
     def forward(self, p: ndarray) -> ndarray:
-        outside = (p < 0) | (p > 1)
+        outside = ~((p >= 0) & (p <= 1))  # NaN included, as BCE's check of p
         if outside.any():
             raise ValueError(f"Logit: probabilities must lie in [0, 1]; found {p[outside].flat[0].item()!r}")
         self.p = p

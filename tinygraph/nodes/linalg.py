@@ -145,6 +145,10 @@ def _tensordot_subscripts(axes: Any, ndim_a: int, ndim_b: int) -> str:
         pairs_a, pairs_b = list(range(ndim_a - n, ndim_a)), list(range(n))
     if len(pairs_a) != len(pairs_b):
         raise ValueError(f"Tensordot: axes {axes} pair {len(pairs_a)} axes of a with {len(pairs_b)} of b")
+    for name, pairs, ndim in (("a", pairs_a, ndim_a), ("b", pairs_b, ndim_b)):
+        outside = [i for i in pairs if not -ndim <= i < ndim]
+        if outside:  # i % ndim would quietly contract another axis
+            raise ValueError(f"Tensordot: axes {axes} name axis {outside[0]} of {name}, which has {ndim} axes")
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(ndim_a)]
     sb = [next(letters) for _ in range(ndim_b)]

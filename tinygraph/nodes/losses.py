@@ -82,7 +82,7 @@ class BCE(Loss):
     per_example_derivatives = ("(a − y) / (a(1 − a))", None)
 
     def forward(self, p: ndarray, y: ndarray) -> ndarray:
-        y = y.astype(p.dtype, copy=False)
+        y = y.astype(xp.result_type(p, 0.0), copy=False)  # p's float dtype: int p must not truncate y
         self._check_same_shape(p, y)
         self._check_range(y, "targets y")
         self._check_range(p, "probabilities p (use bce_with_logits for net inputs)")
@@ -176,7 +176,7 @@ class BCEWithLogits(Loss):
     per_example_derivatives = ("(σ(z) − y)", None)
 
     def forward(self, z: ndarray, y: ndarray) -> ndarray:
-        y = y.astype(z.dtype, copy=False)
+        y = y.astype(xp.result_type(z, 0.0), copy=False)  # z's float dtype: int z must not truncate y
         self._check_same_shape(z, y, "net input z")
         self._check_range(y, "targets y")
         self.z, self.y = z, y

@@ -153,13 +153,15 @@ class Std(Var):
 
 
 class LogSumExp(_Reduction):
-    """l = log Σ eˣ over ``axis``, exact for any finite x (SciPy's ``logsumexp``).
+    """l = log Σ eˣ over ``axis``, exact for any finite x (SciPy's ``logsumexp``); −∞ where every
+    element is −∞ (a sum of zeros), +∞ where one is +∞.
 
     Notes
     -----
     Computed as m + log(1 + Σ_rest e^(x − m)), with m the maximum and the sum over every element
     but one maximum: no exponent overflows, and a tiny remainder is not lost in 1 + remainder.
-    dl/dx = eˣ / Σ eˣ = e^(x − l), the softmax over the reduced elements.
+    dl/dx = eˣ / Σ eˣ, the softmax over the reduced elements, computed as e^(x − m) / Σ e^(x − m):
+    e^(x − l) would be wrong where l rounds to m (|m| ≳ 1e16, where log 2 is below m's last digit).
     Forward mode: l̇ = Σ softmax(x) ẋ.
     """
 
@@ -172,19 +174,21 @@ class LogSumExp(_Reduction):
         flat = _last(x, axes)
         if flat.shape[-1] == 0:  # log of an empty sum
             l = xp.full(flat.shape[:-1], -xp.inf, dtype=xp.result_type(x, 0.0))
+            self.softmax = xp.zeros(x.shape, dtype=l.dtype)
         else:
             top = xp.argmax(flat, axis=-1)[..., None]
             m = xp.take_along_axis(flat, top, -1)
-            with xp.errstate(over="ignore"):  # x − m = −inf only where e^(x − m) is 0 anyway
-                rest = xp.exp(flat - m)
-            xp.put_along_axis(rest, top, 0, -1)
-            l = m[..., 0] + xp.log1p(rest.sum(axis=-1))
-        self.l = l.reshape([1 if a in axes else n for a, n in enumerate(x.shape)])
-        return self.l if self.keepdims else l.reshape([n for a, n in enumerate(x.shape) if a not in axes])
+            with xp.errstate(over="ignore", invalid="ignore"):  # x − m = −inf only where e^(x − m) is 0
+                shifted = xp.exp(flat - m)  # NaN where m = ±inf (∞ − ∞): l is m there, below
+                rest = shifted.copy()
+                xp.put_along_axis(rest, top, 0, -1)
+                l = xp.where(xp.isinf(m[..., 0]), m[..., 0], m[..., 0] + xp.log1p(rest.sum(axis=-1)))
+                self.softmax = _unlast(shifted / shifted.sum(axis=-1, keepdims=True), x.shape, axes)
+        keep = [1 if a in axes else n for a, n in enumerate(x.shape)]
+        return l.reshape(keep) if self.keepdims else l.reshape([n for a, n in enumerate(x.shape) if a not in axes])
 
     def _softmax(self) -> ndarray:
-        with xp.errstate(over="ignore"):
-            return xp.exp(self.x - self.l)
+        return self.softmax
 
     def backward(self, grad: ndarray) -> Grads:
         return (self._expand(grad) * self._softmax(),)
