@@ -6,7 +6,8 @@ checks what each node's ``backward`` returns; a node only computes its local cha
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import weakref
+from typing import TYPE_CHECKING, NamedTuple
 
 from tinygraph import _array
 from tinygraph._array import ndarray
@@ -15,6 +16,26 @@ from tinygraph.modes import current_mode
 if TYPE_CHECKING:
     from tinygraph.node import Node
     from tinygraph.tensor import Tensor
+
+
+class GradSource(NamedTuple):
+    """Which backward calls produced a tensor's ``.grad``, as the engine last wrote it.
+
+    Diagrams read it so that they show a gradient only when it is the drawn root's. ``grad`` is the
+    array the engine stored: when ``.grad`` holds another one, it was set outside backward.
+    ``root`` refers to the tensor every one of those calls started from, None when they started
+    from different tensors; ``calls`` counts them.
+    """
+
+    grad: ndarray
+    root: weakref.ref[Tensor] | None
+    calls: int
+
+
+def grad_source(tensor: Tensor) -> GradSource | None:
+    """Where ``tensor.grad`` came from, or None when backward did not write what it holds now."""
+    source = tensor._grad_source
+    return source if source is not None and source.grad is tensor.grad else None
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
@@ -61,7 +82,7 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
         if node is None or retain_grads or tensor.retains_grad:
             total = _add(g, shown.pop(id(tensor), None))
             if total is not None:
-                tensor.grad = total if tensor.grad is None else tensor.grad + total
+                _accumulate(tensor, total, root)
         if node is None or g is None:
             continue
         # The cancellation rule, declared by the node's class as cancels = {shown: receiver}
@@ -95,6 +116,18 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
             key = id(parent)
             earlier = target.get(key)  # from another consumer of the same tensor: gradients add up
             target[key] = parent_grad if earlier is None else earlier + parent_grad
+
+
+def _accumulate(tensor: Tensor, grad: ndarray, root: Tensor) -> None:
+    """Add ``grad`` into ``tensor.grad`` and note that a backward from ``root`` did (``GradSource``)."""
+    before = None if tensor.grad is None else grad_source(tensor)
+    if tensor.grad is None:
+        tensor.grad, from_root, calls = grad, weakref.ref(root), 1
+    else:
+        tensor.grad = tensor.grad + grad
+        same = before is not None and before.root is not None and before.root() is root
+        from_root, calls = (weakref.ref(root) if same else None), (before.calls if before else 1) + 1
+    tensor._grad_source = GradSource(tensor.grad, from_root, calls)
 
 
 def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:

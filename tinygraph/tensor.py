@@ -54,7 +54,7 @@ class Tensor:
     array([ 2., -4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "node", "retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "node", "retains_grad", "_grad_source", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> None:
@@ -70,6 +70,7 @@ class Tensor:
         self.name = name
         self.node: Node | None = None
         self.retains_grad = False
+        self._grad_source: engine.GradSource | None = None  # written by the engine with .grad
 
     @classmethod
     def _from_node(cls, data: _array.ndarray, node: Node, requires_grad: bool) -> Tensor:
@@ -80,6 +81,7 @@ class Tensor:
         out.name = None
         out.node = node
         out.retains_grad = False
+        out._grad_source = None
         return out
 
     # ----------------------------------------------------------------- array attributes
