@@ -264,7 +264,7 @@ def test_unnamed_tensors_are_named_after_what_they_are():
     W1, W2 = tg.tensor(np.ones((3, 3)), requires_grad=True), tg.tensor(np.ones(3), requires_grad=True)
     out = tg.linear(tg.relu(tg.linear(h, W1)), W2).sum() * 2.0
     source = tg.draw(out).source
-    for name in ["<B>z₁</B>", "<B>z₂</B>", "<B>θ₁</B>", "<B>θ₂</B>", "<B>2</B>", "∂z₂/∂a = w"]:
+    for name in ["<B>z₁</B>", "<B>z₂</B>", "<B>θ₁</B>", "<B>θ₂</B>", "<B>2</B>", "∂z₂/∂a = θ₂"]:
         assert name in source
 
 

@@ -16,18 +16,22 @@ input without gradient), "shortcut" (an input receiving a cancelled product, see
 
 from __future__ import annotations
 
+import functools
 import operator
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from tinygraph import engine
 from tinygraph.node import Node
 from tinygraph.nodes.losses import Loss
 from tinygraph.tensor import Tensor
 
-MAX_SPAN = 3  # a leaf whose users lie further apart than this many operations is drawn per use
+MAX_SPAN = 3  # a leaf with more than MAX_USES users further apart than this many operations
+MAX_USES = 4  # is drawn again at each use (the weights of an unrolled network); others are drawn once
 SMALL = 4  # tensors with at most this many elements show their values, larger ones a summary
 LEFT_OUT = "left_out"  # the id of the marker for what the cut left out
 
@@ -38,7 +42,8 @@ LEFT_OUT = "left_out"  # the id of the marker for what the cut left out
 @dataclass(frozen=True)
 class Line:
     """One line of a label under its name; ``role`` says what it is: "shape", "values",
-    "gradient", "formula" or "shared" (the note on a leaf drawn again at each use)."""
+    "gradient" (with "accumulated over n calls" when it is), "formula" or "shared" (the note on
+    a leaf drawn again at each use)."""
 
     text: str
     role: str
@@ -77,6 +82,7 @@ class View:
     notes: list[str] = field(default_factory=list)
     legend: list[str] = field(default_factory=list)  # entries in use, in the legend's order
     left_out: int = 0  # tensors and operations of the graph not drawn
+    ranks: int = 1  # items on the longest chain of edges: how wide a left-to-right layout is
 
 
 LEGEND_ORDER = (
@@ -112,6 +118,7 @@ def build(
         path, chain = _on_path(graph, highlight, names), _chain_rule(graph, highlight, names)
     items, copies = _items(graph, names, path, show_values, show_grads)
     edges = _edges(graph, names, path, show_grads)
+    ranks = _ranks(edges)
     clusters = _clusters(graph, copies)
     if graph.cut:
         clusters[None].append(LEFT_OUT)
@@ -126,6 +133,7 @@ def build(
         notes=_notes(graph, names, show_grads),
         legend=[entry for entry in LEGEND_ORDER if entry in used],
         left_out=graph.left_out,
+        ranks=ranks,
     )
 
 
@@ -220,11 +228,12 @@ def _connect(graph: _Graph) -> None:
 
 
 def _share(graph: _Graph) -> None:
-    """Find the leaves to draw once per use: those used by operations far apart in the graph.
+    """Find the leaves to draw once per use: those used by many operations far apart in the graph.
 
     A parameter shared by every step of an unrolled network would otherwise have edges stretching
     across the whole drawing, which makes the diagram unreadable and dot's layout take minutes.
-    A leaf used twice nearby (the diamond where gradients add up) stays one ellipse.
+    Any other leaf is one ellipse with an edge to each user, so that the reader sees where its
+    gradients add up: the diamond, or a weight used in its layer and in the penalty.
     """
     users: dict[int, dict[int, Node]] = {}  # id(leaf) → its users by id, in order of first use
     for tensor, node, _ in graph.inputs:
@@ -232,7 +241,7 @@ def _share(graph: _Graph) -> None:
             users.setdefault(id(tensor), {}).setdefault(id(node), node)
     for tensor_id, nodes in users.items():
         depths = [graph.depth[node_id] for node_id in nodes]
-        if max(depths) - min(depths) > MAX_SPAN:
+        if len(nodes) > MAX_USES and max(depths) - min(depths) > MAX_SPAN:
             graph.shared[tensor_id] = list(nodes.values())
 
 
@@ -301,6 +310,49 @@ def _formula(node: Node) -> str:
     return str(node.formula or "")
 
 
+def _renamed(graph: _Graph, names: dict[int, str], node: Node, text: str, index: int | None = None) -> str:
+    """``text``, the node's formula or its local derivative for input ``index``, in the graph's names.
+
+    Each input's symbol (``Node.symbols``) becomes that tensor's name and the formula's left side
+    the output's: Linear's ``z = x @ w + b`` reads ``z₂ = a₁ @ W2 + b2``, its derivative for w
+    ``a₁``. A symbol standing for several inputs (the penalty's w) is renamed only in the
+    derivative of one of them.
+    """
+    symbols = node.symbols
+    if not text or not symbols:
+        return text
+    mapping: dict[str, str | None] = {}
+    for symbol, tensor in zip(symbols, node.inputs):
+        name = names.get(id(tensor))
+        if name is not None:
+            mapping[symbol] = name if mapping.get(symbol, name) == name else None
+    if index is not None and index < len(symbols) and id(node.inputs[index]) in names:
+        mapping[symbols[index]] = names[id(node.inputs[index])]
+    out = graph.output.get(id(node))
+    left = _formula(node).split(" = ")[0].strip()
+    if out is not None and left not in mapping and _SYMBOL.fullmatch(left):
+        mapping[left] = names[id(out)]
+    wanted = {symbol: name for symbol, name in mapping.items() if name is not None and name != symbol}
+    if not wanted:
+        return text
+    return _symbols_pattern(tuple(sorted(wanted, key=len, reverse=True))).sub(lambda m: wanted[m[0]], text)
+
+
+_SYMBOL = re.compile(r"[^\W\d_]")  # a formula's left side that is one letter: z, a, L, ŷ
+
+
+@functools.lru_cache(maxsize=64)
+def _symbols_pattern(symbols: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern matching any of ``symbols`` standing alone: not inside a word like "max" or "y_k"."""
+    return re.compile(r"(?<![A-Za-z0-9_])(?:" + "|".join(map(re.escape, symbols)) + r")(?![A-Za-z0-9_])")
+
+
+def _derivative(graph: _Graph, names: dict[int, str], node: Node, index: int) -> str | None:
+    """The local derivative for input ``index`` in the graph's names; None if the node gives none."""
+    derivative = _local_derivative(node, index)
+    return derivative and _renamed(graph, names, node, derivative, index)
+
+
 # ============================================================ items, edges, clusters
 
 
@@ -336,8 +388,11 @@ def _items(
         lines = [Line(f"{'scalar' if tensor.ndim == 0 else tensor.shape} {tensor.dtype}", "shape")]
         if show_values:
             lines.append(Line(values_text(tensor.data), "values"))
-        if show_grads and tensor.grad is not None:
-            lines += [Line(text, "gradient") for text in _grad_lines(tensor.grad, f"∂{root}/∂{name}")]
+        source = _root_grad(tensor, graph.root) if show_grads else None
+        if source is not None:
+            lines += [Line(text, "gradient") for text in _grad_lines(source.grad, f"∂{root}/∂{name}")]
+            if source.calls > 1:
+                lines.append(Line(f"accumulated over {source.calls} calls", "gradient"))
         kind, highlighted = _kind(tensor, graph.root), id(tensor) in path
         users = graph.shared.get(id(tensor))
         if users is None:
@@ -348,12 +403,20 @@ def _items(
         for copy in copies[id(tensor)]:
             items[copy] = Item(copy, kind, name, shared, highlighted)
     for node in graph.nodes:
-        formula = _formula(node)
+        formula = _renamed(graph, names, node, _formula(node))
         lines = (Line(formula, "formula"),) if formula else ()
         items[_id(node)] = Item(_id(node), "operation", _title(node), lines, id(node) in path)
     if graph.cut:
         items[LEFT_OUT] = Item(LEFT_OUT, "left out", f"⋯ {graph.left_out:,} more")
     return items, copies
+
+
+def _root_grad(tensor: Tensor, root: Tensor) -> engine.GradSource | None:
+    """Where ``tensor.grad`` came from, when it came from backward calls of ``root`` alone; else None."""
+    source = engine.grad_source(tensor)
+    if source is None or source.root is None or source.root() is not root:
+        return None
+    return source
 
 
 def _grad_lines(grad: np.ndarray, symbol: str) -> list[str]:
@@ -400,7 +463,7 @@ def _input_edge(
         return "data", ()
     shown = _shown_for(node, index)
     kind = "gradient" if shown is None else "shortcut"
-    derivative = _local_derivative(node, index)
+    derivative = _derivative(graph, names, node, index)
     if not show_grads or not derivative:
         return kind, ()
     out, name = names[id(graph.output[id(node)])], names[id(tensor)]
@@ -410,6 +473,29 @@ def _input_edge(
         middle = names.get(id(node.inputs[shown]), "?")
         label += (f"(∂{out}/∂{middle} · ∂{middle}/∂{name} cancelled)",)
     return kind, label
+
+
+def _ranks(edges: list[Edge]) -> int:
+    """How many items the longest chain of edges passes through (what dot lays out side by side).
+
+    Kahn's order over the edges that shape the layout: not the left-out marker's nor the shortcuts.
+    """
+    after: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}
+    for edge in edges:
+        if edge.kind not in ("left out", "shortcut"):
+            after.setdefault(edge.source, []).append(edge.target)
+            waiting[edge.target] = waiting.get(edge.target, 0) + 1
+    length = {item: 1 for item in after if item not in waiting}
+    ready = deque(length)
+    while ready:
+        item = ready.popleft()
+        for target in after.get(item, ()):
+            length[target] = max(length.get(target, 1), length[item] + 1)
+            waiting[target] -= 1
+            if waiting[target] == 0:
+                ready.append(target)
+    return max(length.values(), default=1)
 
 
 def _clusters(graph: _Graph, copies: dict[int, list[str]]) -> dict[str | None, list[str]]:
@@ -503,10 +589,10 @@ def _chain_rule(graph: _Graph, start: Tensor, names: dict[int, str]) -> list[str
     root = names[id(graph.root)]
     symbols = [f"∂{names[id(graph.output[id(n)])]}/∂{names[id(t)]}" for t, n, _ in steps]
     lines = [f"∂{root}/∂{names[id(start)]} = " + " · ".join(symbols)]
-    factors = [_local_derivative(n, i) for _, n, i in steps]
+    factors = [_derivative(graph, names, n, i) for _, n, i in steps]
     if all(factors):
         lines.append("= " + " · ".join(_factor(f) for f in factors))
-        cancelled, merged = _cancel(steps, factors)
+        cancelled, merged = _cancel(graph, names, steps, factors)
         if merged:
             why = "; ".join(f"{symbols[k]} · {symbols[k + 1]} = {derivative}" for k, derivative in merged)
             lines.append("= " + " · ".join(_factor(f) for f in cancelled) + f"   (shortcut: {why})")
@@ -573,7 +659,7 @@ def _count_paths(graph: _Graph, start: Tensor) -> int:
 
 
 def _cancel(
-    steps: list[tuple[Tensor, Node, int]], factors: list[str | None]
+    graph: _Graph, names: dict[int, str], steps: list[tuple[Tensor, Node, int]], factors: list[str | None]
 ) -> tuple[list[str | None], list[tuple[int, str]]]:
     """Replace two factors by the derivative a node's cancellation rule sends past them.
 
@@ -589,7 +675,7 @@ def _cancel(
         _, node, index = steps[k]
         receiver = type(node).cancels.get(index)
         passes = receiver is not None and k + 1 < len(steps) and node.inputs[receiver] is steps[k + 1][0]
-        derivative = _local_derivative(node, receiver) if passes else None
+        derivative = _derivative(graph, names, node, receiver) if passes else None
         if derivative:
             out.append(derivative)
             merged.append((k, derivative))
@@ -614,19 +700,42 @@ def _factor(expression: str | None) -> str:
 # ============================================================ notes
 
 
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+
+
 def _notes(graph: _Graph, names: dict[int, str], show_grads: bool) -> list[str]:
     """What the reader should know is missing from the diagram: gradients not kept, the cut."""
     lines = []
+    root = names[id(graph.root)]
     if show_grads:
-        missing = [
-            names[id(t)]
-            for t in reversed(graph.tensors)
-            if t.requires_grad and t.grad is None and t is not graph.root
-        ]
+        missing: list[str] = []
+        foreign: dict[str, list[str]] = {}  # why a gradient is not shown → the tensors' names
+        accumulated: dict[int, list[str]] = {}  # calls → the tensors' names
+        for t in reversed(graph.tensors):
+            if not t.requires_grad or t is graph.root:
+                continue
+            if t.grad is None:
+                missing.append(names[id(t)])
+                continue
+            source = engine.grad_source(t)
+            if source is None:
+                foreign.setdefault("was set outside backward()", []).append(names[id(t)])
+            elif source.root is None:
+                foreign.setdefault("adds up backward() calls of different tensors", []).append(names[id(t)])
+            elif source.root() is not graph.root:
+                foreign.setdefault(f"is from backward() of another tensor, not of {root}", []).append(names[id(t)])
+            elif source.calls > 1:
+                accumulated.setdefault(source.calls, []).append(names[id(t)])
         if missing:
-            root = names[id(graph.root)]
             shown = ", ".join(f"∂{root}/∂{m}" for m in missing[:4]) + (", …" if len(missing) > 4 else "")
             lines.append(f"run backward(retain_grads=True) on the loss to see {shown}")
+        for why, which in foreign.items():
+            lines.append(
+                f"no gradient shown for {_listed(which)}: .grad {why} (set .grad = None, then {root}.backward())"
+            )
+        for calls, which in accumulated.items():
+            lines.append(f"the gradients of {_listed(which)} are accumulated over {calls} calls of {root}.backward()")
     if graph.left_out:
         drawn = len(graph.tensors) + len(graph.nodes)
         lines.append(

@@ -49,6 +49,7 @@ class L2Penalty(Node):
     def forward(self, *weights: ndarray) -> ndarray:
         self.weights = weights
         self.local_derivatives = ("λw",) * len(weights)
+        self.symbols = ("w",) * len(weights)
         return 0.5 * self.lam * sum((w * w).sum() for w in weights)
 
     def backward(self, grad: ndarray) -> Grads:
