@@ -423,3 +423,24 @@ def test_names_with_control_characters_render(tmp_path):
         assert "Mul" in d.nodes
     nul = tg.draw((tg.tensor(1.0, requires_grad=True, name="a\x00b") * 2).sum())
     assert "a␀b" in render(nul, tmp_path / "nul").nodes  # NUL shown as its control picture
+
+
+# ----------------------------------------------------------------------------- fitting the screen
+def svg_size_px(diagram: graphviz.Digraph) -> tuple[float, float]:
+    """The rendered diagram's width and height in pixels at 96 dpi (dot writes points: 72 an inch)."""
+    svg = diagram.pipe(format="svg").decode()
+    width, height = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
+    return float(width) * 96 / 72, float(height) * 96 / 72
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("hidden", [(16,), (16, 16)])
+def test_a_default_mlp_diagram_fits_a_1920_px_screen_and_the_lecture_graph_stays_left_to_right(hidden):
+    model = tg.models.MLP((4, *hidden, 3), l2=0.01, seed=0)
+    rng = np.random.default_rng(0)
+    loss = model.loss(rng.standard_normal((8, 4)), np.arange(8) % 3)
+    loss.backward(retain_grads=True)
+    diagram = tg.draw(loss, highlight=model.weights[0])
+    assert "rankdir=TB" in diagram.source and svg_size_px(diagram)[0] <= 1920
+    lecture = tg.draw(lecture_graph()[0])
+    assert "rankdir=LR" in lecture.source and svg_size_px(lecture)[0] <= 1920
