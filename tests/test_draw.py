@@ -345,6 +345,11 @@ def test_without_dot_draw_still_returns_the_diagram_and_rendering_says_how_to_in
         for command in ["apt-get install graphviz", "brew install graphviz", "conda install graphviz"]:
             assert command in str(error.value)
     assert not (tmp_path / "logreg.svg").exists()
+    # Jupyter displays it as its DOT text under one line saying how to install Graphviz
+    bundle = diagram._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    first, rest = bundle["text/plain"].split("\n", 1)
+    assert "apt-get install graphviz" in first and diagram.source in rest
 
 
 @pytest.mark.needs_dot

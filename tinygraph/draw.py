@@ -75,8 +75,24 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
         )
 
 
+NO_DOT = (
+    "Graphviz's dot program was not found, so here is the diagram's DOT text: install Graphviz "
+    "(apt-get install graphviz, brew install graphviz or conda install graphviz) to see the picture."
+)
+
+
 class Diagram(graphviz.Digraph):
-    """The ``graphviz.Digraph`` that ``draw`` returns; rendering without Graphviz says how to install it."""
+    """The ``graphviz.Digraph`` that ``draw`` returns; rendering without Graphviz says how to install it.
+
+    In Jupyter, without Graphviz, a diagram displays as its DOT text under one line saying how to
+    install Graphviz, rather than stopping the notebook with a traceback.
+    """
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": f"{NO_DOT}\n\n{self.source}"}
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
         try:
