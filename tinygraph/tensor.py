@@ -41,6 +41,8 @@ class Tensor:
         A leaf's array is yours, and stays writable.
     grad : ndarray or None
         dL/d(this tensor), shaped like ``data``, after ``backward`` (accumulated across calls).
+        The engine notes which calls wrote it, and from which root (``engine.grad_source``): a
+        diagram of another root does not show it.
     node : Node or None
         The node that produced this tensor; None for a leaf.
 

@@ -2,9 +2,11 @@
 
 Everything a diagram says is decided here: which tensors and operations are drawn (an iterative
 walk back from the root, cut to a size dot can lay out in seconds), the kind and name of each, the
-lines of text in each label, the kind and label of each edge, the clusters of each name scope, the
-highlighted path, the chain-rule product written above the drawing, the notes and the legend
-entries in use. ``tinygraph.draw`` only maps these kinds to Graphviz styles, so a view can be read
+lines of text in each label (formulas and local derivatives in the drawn tensors' names, read
+from ``Node.symbols``; a gradient only when the engine's ``GradSource`` says backward of this
+root wrote it), the kind and label of each edge, the clusters of each name scope, the
+highlighted path, the chain-rule product written above the drawing, the notes, the legend
+entries in use, and the length of the longest chain, from which ``draw`` picks the direction. ``tinygraph.draw`` only maps these kinds to Graphviz styles, so a view can be read
 and tested without the ``dot`` program.
 
 Item kinds: "parameter", "data", "intermediate", "loss" (the root) for tensors; "operation" for
