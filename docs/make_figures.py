@@ -43,15 +43,19 @@ MANIFEST = IMAGES / "figures.json"
 
 @dataclass(frozen=True)
 class Figure:
-    """The figure ``images/{name}.svg`` is the variable ``variable`` left by the code of ``page``."""
+    """The figure ``images/{name}.{suffix}`` is the variable ``variable`` left by the code of ``page``.
+
+    A trace of backward (``tg.trace``) is written as its HTML player, ``suffix="html"``.
+    """
 
     name: str
     page: str
     variable: str
+    suffix: str = "svg"
 
     @property
     def path(self) -> Path:
-        return IMAGES / f"{self.name}.svg"
+        return IMAGES / f"{self.name}.{self.suffix}"
 
 
 FIGURES = [
@@ -65,17 +69,26 @@ FIGURES = [
     Figure("custom-node-graph", "tutorials/custom-node.md", "diagram"),
     Figure("mlp-boundary", "tutorials/mlp.md", "fig"),
     Figure("mlp-graph", "tutorials/mlp.md", "diagram"),
+    Figure("backprop-player", "tutorials/step-through-backprop.md", "steps", "html"),
 ]
 
 
 # ----------------------------------------------------------------------------- what a figure shows
 def content(obj: Any) -> str:
-    """A canonical text of what ``obj`` shows: normalized DOT, or a JSON summary of a plot."""
+    """A canonical text of what ``obj`` shows: normalized DOT, or a JSON summary of a plot.
+
+    For a trace, its player: every diagram's DOT and every step's words.
+    """
     if hasattr(obj, "source") and hasattr(obj, "pipe"):  # a graphviz graph
         return normalize_dot(obj.source)
+    if hasattr(obj, "save_html") and hasattr(obj, "diagrams"):  # a trace of backward
+        words = [line for step in obj for line in step.words]
+        return "\n".join([*(normalize_dot(d.source) for d in obj.diagrams()), *words])
     if hasattr(obj, "axes") and hasattr(obj, "savefig"):  # a matplotlib figure
         return json.dumps(_plot_content(obj), sort_keys=True, ensure_ascii=False)
-    raise TypeError(f"cannot draw a {type(obj).__name__}: expected a graphviz Digraph or a matplotlib Figure")
+    raise TypeError(
+        f"cannot draw a {type(obj).__name__}: expected a graphviz Digraph, a matplotlib Figure or a tg.trace"
+    )
 
 
 def normalize_dot(source: str) -> str:
@@ -176,7 +189,10 @@ def problems(figure: Figure, namespace: dict[str, Any], manifest: dict[str, dict
 
 # ----------------------------------------------------------------------------- rendering
 def render(obj: Any, path: Path) -> None:
-    """Write ``obj`` as SVG, with everything that would vary from run to run taken out."""
+    """Write ``obj`` as SVG (a trace as its HTML player), with all that varies between runs taken out."""
+    if hasattr(obj, "save_html"):  # the player numbers its diagrams' ids itself
+        obj.save_html(path)
+        return
     if hasattr(obj, "source") and hasattr(obj, "pipe"):
         import graphviz
 

@@ -156,10 +156,15 @@ def test_the_readme_code_prints_what_the_readme_shows():
 def test_every_image_is_a_generated_figure():
     generated = {f.path for f in make_figures.FIGURES}
     for page in PAGES:
-        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", page.read_text(encoding="utf-8")):
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", text):
             path = (page.parent / target).resolve()
             assert path in generated, f"{_page_id(page)} shows {target}, which docs/make_figures.py does not make"
-    for path in make_figures.IMAGES.glob("*.svg"):
+        # an embedded player: its src is relative to the built page, one directory deeper
+        for target in re.findall(r"<iframe[^>]*\ssrc=\"([^\"]+)\"", text):
+            path = (page.parent / target.removeprefix("../")).resolve()
+            assert path in generated, f"{_page_id(page)} embeds {target}, which docs/make_figures.py does not make"
+    for path in [*make_figures.IMAGES.glob("*.svg"), *make_figures.IMAGES.glob("*.html")]:
         assert path in generated, f"{path.relative_to(DOCS)} is made by nothing: delete it or add it to FIGURES"
 
 

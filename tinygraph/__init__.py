@@ -38,6 +38,8 @@ from tinygraph.modes import (
 )
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor, tensor
+from tinygraph.explain import explain
+from tinygraph.trace import Steps, trace
 
 # The models use the functions above, so they come last.
 from tinygraph import data, models, optim  # isort: skip
@@ -56,6 +58,7 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
 
 __all__ = [
     "Node",
+    "Steps",
     "Tensor",
     "bce",
     "bce_with_logits",
@@ -63,6 +66,7 @@ __all__ = [
     "detect_anomaly",
     "draw",
     "enable_grad",
+    "explain",
     "exp",
     "is_grad_enabled",
     "jvp",
@@ -88,5 +92,6 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "trace",
     "transpose",
 ]

@@ -48,6 +48,7 @@ LINE_STYLES: dict[str, dict[str, str]] = {
     "gradient": {"color": EDGE_STYLES["gradient"]["fontcolor"]},
     "shared": {"color": "#555555"},
     "formula": {"size": "10"},
+    "pending": {"color": "#9a9a9a"},  # a gradient that has not arrived yet (tg.trace's steps)
 }
 LEGEND: dict[str, str] = {
     "parameter": "parameter (requires grad)",

@@ -7,6 +7,7 @@ checks what each node's ``backward`` returns; a node only computes its local cha
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from tinygraph import _array
@@ -66,12 +67,21 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> None:
+StepHook = Callable[["Tensor", ndarray, list[tuple[int, ndarray, ndarray]]], None]
+
+
+def backward(
+    root: Tensor, grad: _array.ndarray, retain_grads: bool = False, on_step: StepHook | None = None
+) -> None:
     """Apply the chain rule from ``root`` (seeded with ``grad``) to every tensor it depends on.
 
     Leaves (tensors no node produced) that require grad accumulate into ``.grad``; an intermediate
     tensor does so when ``retain_grads`` is true or it called ``retain_grad()``. The recorded
     graph is left intact, so a second call adds the same gradients again.
+
+    ``on_step(tensor, grad_output, sent)``, when given, is called after each node's backward, in
+    order: ``sent`` lists ``(input index, gradient sent, that input's gradient summed so far)``.
+    ``tg.trace`` records the pass this way, so what it shows is what this loop did.
     """
     mode = current_mode()  # the calling thread's modes, read once
     pending: dict[int, _array.ndarray] = {id(root): grad}  # sent back: the chain rule goes on
@@ -97,6 +107,7 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
                 and (index not in cancels or parent.node is None or retain_grads or parent.retains_grad)
                 for index, parent in enumerate(node.inputs)
             )
+        sent: list[tuple[int, ndarray, ndarray]] | None = None if on_step is None else []
         for index, (parent, parent_grad) in enumerate(zip(node.inputs, _call_backward(node, g))):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -116,6 +127,10 @@ def backward(root: Tensor, grad: _array.ndarray, retain_grads: bool = False) -> 
             key = id(parent)
             earlier = target.get(key)  # from another consumer of the same tensor: gradients add up
             target[key] = parent_grad if earlier is None else earlier + parent_grad
+            if sent is not None:
+                sent.append((index, parent_grad, target[key]))
+        if on_step is not None and sent is not None:
+            on_step(tensor, g, sent)
 
 
 def _accumulate(tensor: Tensor, grad: ndarray, root: Tensor) -> None:

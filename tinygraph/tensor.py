@@ -152,6 +152,10 @@ class Tensor:
         retain_grads : bool
             Keep ``.grad`` on every intermediate tensor too (dL/da, dL/dz of the lecture).
         """
+        engine.backward(self, self._seed(grad), retain_grads)
+
+    def _seed(self, grad: Any) -> _array.ndarray:
+        """The gradient backward starts from: ``grad`` checked against this tensor, or 1 for a scalar."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad: no input of its graph "
@@ -163,12 +167,11 @@ class Tensor:
                     f"backward() without grad= needs a scalar, but this tensor has shape {self.shape}: "
                     "reduce it first (e.g. .sum() or .mean()) or pass grad= shaped like it"
                 )
-            seed = _array.xp.ones(self.shape, dtype=self.dtype)
-        else:
-            seed = _array.as_array(grad, self.dtype)
-            if seed.shape != self.shape:
-                raise ValueError(f"backward(grad=...) has shape {seed.shape} but the tensor has shape {self.shape}")
-        engine.backward(self, seed, retain_grads)
+            return _array.xp.ones(self.shape, dtype=self.dtype)
+        seed = _array.as_array(grad, self.dtype)
+        if seed.shape != self.shape:
+            raise ValueError(f"backward(grad=...) has shape {seed.shape} but the tensor has shape {self.shape}")
+        return seed
 
     def retain_grad(self) -> None:
         """Keep this intermediate tensor's gradient in ``.grad`` at the next backward."""
