@@ -378,10 +378,10 @@ def test_a_gradient_from_another_roots_backward_is_not_shown_and_a_note_says_why
     fresh = tg.bce(tg.sigmoid(tg.linear(X, w, b)), np.array([0.0, 1.0, 1.0]))
     shown = view.build(fresh)
     assert gradients(shown)["w"] == [] and gradients(shown)["b"] == []
-    assert "no gradient shown for b, w: .grad is from backward() of another tensor, not of L" in shown.notes[-1]
+    assert "no gradient shown for b, w: .grad is from backward() of another tensor, not of L" in shown.grad_notes[-1]
     fresh.backward()  # now w.grad adds up two roots' backward calls: still not the drawn loss's
     assert gradients(view.build(fresh))["w"] == []
-    assert "adds up backward() calls of different tensors" in view.build(fresh).notes[-1]
+    assert "adds up backward() calls of different tensors" in view.build(fresh).grad_notes[-1]
     w.grad = b.grad = None
     fresh.backward()
     assert gradients(view.build(fresh))["w"] == ["∂L/∂w =", view.values_text(w.grad)]
@@ -393,14 +393,14 @@ def test_a_gradient_accumulated_over_several_calls_says_so():
     loss.backward()
     shown = view.build(loss)
     assert gradients(shown)["w"][-1] == "accumulated over 3 calls"
-    assert "the gradients of b, w are accumulated over 3 calls of L.backward()" in shown.notes
+    assert "the gradients of b, w are accumulated over 3 calls of L.backward()" in shown.grad_notes
 
 
 def test_a_gradient_set_by_hand_is_not_shown():
     loss, w, _ = lecture_graph()
     w.grad = np.array([1.0, 2.0])
     shown = view.build(loss)
-    assert gradients(shown)["w"] == [] and "w: .grad was set outside backward()" in " ".join(shown.notes)
+    assert gradients(shown)["w"] == [] and "w: .grad was set outside backward()" in " ".join(shown.grad_notes)
 
 
 # ----------------------------------------------------------------------------- names from the graph

@@ -234,7 +234,8 @@ def paint(shown: view.View, *, rankdir: str | None = None, legend: bool = True) 
             dot.subgraph(target)
     for edge in shown.edges:
         dot.edge(edge.source, edge.target, **_edge_attrs(edge, shown.items[edge.source].kind))
-    rows = [_text_row(shown.chain_rule, HIGHLIGHT["color"], "12"), _text_row(shown.notes, "#555555", "11")]
+    notes = [*shown.grad_notes, *shown.notes]
+    rows = [_text_row(shown.chain_rule, HIGHLIGHT["color"], "12"), _text_row(notes, "#555555", "11")]
     if legend:
         rows.append(_legend(shown.legend))
     if any(rows):  # above the drawing, where it does not disturb the layout

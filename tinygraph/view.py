@@ -82,6 +82,7 @@ class View:
     clusters: dict[str | None, list[str]]  # name scope → ids of its items; None: outside every scope
     chain_rule: list[str] = field(default_factory=list)  # lines, when a tensor is highlighted
     notes: list[str] = field(default_factory=list)
+    grad_notes: list[str] = field(default_factory=list)  # whose gradients .grad holds, when not only this root's
     legend: list[str] = field(default_factory=list)  # entries in use, in the legend's order
     left_out: int = 0  # tensors and operations of the graph not drawn
     ranks: int = 1  # items on the longest chain of edges: how wide a left-to-right layout is
@@ -133,6 +134,7 @@ def build(
         clusters=clusters,
         chain_rule=chain,
         notes=_notes(graph, names, show_grads),
+        grad_notes=_grad_notes(graph, names, show_grads),
         legend=[entry for entry in LEGEND_ORDER if entry in used],
         left_out=graph.left_out,
         ranks=ranks,
@@ -415,10 +417,26 @@ def _items(
 
 def _root_grad(tensor: Tensor, root: Tensor) -> engine.GradSource | None:
     """Where ``tensor.grad`` came from, when it came from backward calls of ``root`` alone; else None."""
+    return root_grad(tensor, root, "")[0]
+
+
+def root_grad(tensor: Tensor, root: Tensor, root_name: str) -> tuple[engine.GradSource | None, str | None]:
+    """``tensor.grad``'s source when backward calls of ``root`` alone wrote it; else why it is not shown.
+
+    Returns (source, None) for a gradient of ``root``, (None, why) for one that is not (``why``
+    completes "``.grad`` ..."), and (None, None) when ``.grad`` is None. Diagrams, ``tg.trace``
+    and ``tg.explain`` show a gradient only in the first case.
+    """
+    if tensor.grad is None:
+        return None, None
     source = engine.grad_source(tensor)
-    if source is None or source.root is None or source.root() is not root:
-        return None
-    return source
+    if source is None:
+        return None, "was set outside backward()"
+    if source.root is None:
+        return None, "adds up backward() calls of different tensors"
+    if source.root() is not root:
+        return None, f"is from backward() of another tensor, not of {root_name}"
+    return source, None
 
 
 def _grad_lines(grad: np.ndarray, symbol: str) -> list[str]:
@@ -702,6 +720,31 @@ def _factor(expression: str | None) -> str:
 # ============================================================ notes
 
 
+def _grad_notes(graph: _Graph, names: dict[int, str], show_grads: bool) -> list[str]:
+    """Which .grad are not shown because other calls wrote them, and which add up several calls."""
+    if not show_grads:
+        return []
+    root = names[id(graph.root)]
+    foreign: dict[str, list[str]] = {}  # why a gradient is not shown → the tensors' names
+    accumulated: dict[int, list[str]] = {}  # calls → the tensors' names
+    for t in reversed(graph.tensors):
+        if t.requires_grad and t is not graph.root:
+            source, why = root_grad(t, graph.root, root)
+            if why is not None:
+                foreign.setdefault(why, []).append(names[id(t)])
+            elif source is not None and source.calls > 1:
+                accumulated.setdefault(source.calls, []).append(names[id(t)])
+    lines = [
+        f"no gradient shown for {_listed(which)}: .grad {why} (set .grad = None, then {root}.backward())"
+        for why, which in foreign.items()
+    ]
+    lines += [
+        f"the gradients of {_listed(which)} are accumulated over {calls} calls of {root}.backward()"
+        for calls, which in accumulated.items()
+    ]
+    return lines
+
+
 def _listed(names: list[str]) -> str:
     return ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
 
@@ -709,35 +752,16 @@ def _listed(names: list[str]) -> str:
 def _notes(graph: _Graph, names: dict[int, str], show_grads: bool) -> list[str]:
     """What the reader should know is missing from the diagram: gradients not kept, the cut."""
     lines = []
-    root = names[id(graph.root)]
     if show_grads:
-        missing: list[str] = []
-        foreign: dict[str, list[str]] = {}  # why a gradient is not shown → the tensors' names
-        accumulated: dict[int, list[str]] = {}  # calls → the tensors' names
-        for t in reversed(graph.tensors):
-            if not t.requires_grad or t is graph.root:
-                continue
-            if t.grad is None:
-                missing.append(names[id(t)])
-                continue
-            source = engine.grad_source(t)
-            if source is None:
-                foreign.setdefault("was set outside backward()", []).append(names[id(t)])
-            elif source.root is None:
-                foreign.setdefault("adds up backward() calls of different tensors", []).append(names[id(t)])
-            elif source.root() is not graph.root:
-                foreign.setdefault(f"is from backward() of another tensor, not of {root}", []).append(names[id(t)])
-            elif source.calls > 1:
-                accumulated.setdefault(source.calls, []).append(names[id(t)])
+        missing = [
+            names[id(t)]
+            for t in reversed(graph.tensors)
+            if t.requires_grad and t.grad is None and t is not graph.root
+        ]
         if missing:
+            root = names[id(graph.root)]
             shown = ", ".join(f"∂{root}/∂{m}" for m in missing[:4]) + (", …" if len(missing) > 4 else "")
             lines.append(f"run backward(retain_grads=True) on the loss to see {shown}")
-        for why, which in foreign.items():
-            lines.append(
-                f"no gradient shown for {_listed(which)}: .grad {why} (set .grad = None, then {root}.backward())"
-            )
-        for calls, which in accumulated.items():
-            lines.append(f"the gradients of {_listed(which)} are accumulated over {calls} calls of {root}.backward()")
     if graph.left_out:
         drawn = len(graph.tensors) + len(graph.nodes)
         lines.append(
