@@ -373,7 +373,7 @@ def test_the_engine_records_which_root_wrote_each_grad_and_over_how_many_calls()
 
 def test_a_gradient_from_another_roots_backward_is_not_shown_and_a_note_says_why():
     """What fit used to leave behind: the last minibatch's gradients, under a fresh loss's diagram."""
-    old, w, b = lecture_graph()  # backward of `old` wrote w.grad and b.grad
+    _, w, b = lecture_graph()  # backward of that loss wrote w.grad and b.grad
     X = tg.tensor(np.ones((3, 2)), name="x")
     fresh = tg.bce(tg.sigmoid(tg.linear(X, w, b)), np.array([0.0, 1.0, 1.0]))
     shown = view.build(fresh)
@@ -388,7 +388,7 @@ def test_a_gradient_from_another_roots_backward_is_not_shown_and_a_note_says_why
 
 
 def test_a_gradient_accumulated_over_several_calls_says_so():
-    loss, w, _ = lecture_graph()
+    loss, *_ = lecture_graph()
     loss.backward()
     loss.backward()
     shown = view.build(loss)

@@ -5,6 +5,7 @@ applies the chain rule over the recorded graph. This module re-exports the publi
 """
 
 from tinygraph.draw import draw
+from tinygraph.explain import explain
 from tinygraph.forward import jvp
 from tinygraph.functional import (
     bce,
@@ -38,7 +39,6 @@ from tinygraph.modes import (
 )
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor, tensor
-from tinygraph.explain import explain
 from tinygraph.trace import Steps, trace
 
 # The models use the functions above, so they come last.
@@ -66,8 +66,8 @@ __all__ = [
     "detect_anomaly",
     "draw",
     "enable_grad",
-    "explain",
     "exp",
+    "explain",
     "is_grad_enabled",
     "jvp",
     "l2_penalty",
