@@ -255,7 +255,7 @@ class Steps:
         self,
         k: int,
         *,
-        rankdir: str = "LR",
+        rankdir: str | None = None,
         legend: bool = True,
         heading: bool = True,
         max_nodes: int | None = 200,
