@@ -325,30 +325,38 @@ def _renamed(graph: _Graph, names: dict[int, str], node: Node, text: str, index:
     symbols = node.symbols
     if not text or not symbols:
         return text
-    mapping: dict[str, str | None] = {}
+    left = _left_side(_formula(node))
+    parts = _template(text, (*symbols, left) if left else tuple(symbols))
+    if len(parts) == 1:  # no symbol in it
+        return text
+    mapping: dict[str, str] = {}
     for symbol, tensor in zip(symbols, node.inputs):
         name = names.get(id(tensor))
         if name is not None:
-            mapping[symbol] = name if mapping.get(symbol, name) == name else None
+            mapping[symbol] = name if mapping.get(symbol, name) == name else symbol
     if index is not None and index < len(symbols) and id(node.inputs[index]) in names:
         mapping[symbols[index]] = names[id(node.inputs[index])]
     out = graph.output.get(id(node))
-    left = _formula(node).split(" = ")[0].strip()
-    if out is not None and left not in mapping and _SYMBOL.fullmatch(left):
+    if left and left not in mapping and out is not None:
         mapping[left] = names[id(out)]
-    wanted = {symbol: name for symbol, name in mapping.items() if name is not None and name != symbol}
-    if not wanted:
-        return text
-    return _symbols_pattern(tuple(sorted(wanted, key=len, reverse=True))).sub(lambda m: wanted[m[0]], text)
+    return "".join(part if k % 2 == 0 else mapping.get(part, part) for k, part in enumerate(parts))
 
 
-_SYMBOL = re.compile(r"[^\W\d_]")  # a formula's left side that is one letter: z, a, L, ŷ
+@functools.lru_cache(maxsize=256)
+def _left_side(formula: str) -> str:
+    """The symbol a formula assigns to when it is one letter (z, a, L, ŷ), else ""."""
+    left = formula.split(" = ")[0].strip()
+    return left if _SYMBOL.fullmatch(left) else ""
 
 
-@functools.lru_cache(maxsize=64)
-def _symbols_pattern(symbols: tuple[str, ...]) -> re.Pattern[str]:
-    """A pattern matching any of ``symbols`` standing alone: not inside a word like "max" or "y_k"."""
-    return re.compile(r"(?<![A-Za-z0-9_])(?:" + "|".join(map(re.escape, symbols)) + r")(?![A-Za-z0-9_])")
+_SYMBOL = re.compile(r"[^\W\d_]")
+
+
+@functools.lru_cache(maxsize=256)
+def _template(text: str, symbols: tuple[str, ...]) -> tuple[str, ...]:
+    """``text`` split around the symbols standing alone (not inside "max" or "y_k"): odd parts are symbols."""
+    alternatives = "|".join(map(re.escape, sorted(set(symbols), key=len, reverse=True)))
+    return tuple(re.split(rf"(?<![A-Za-z0-9_])({alternatives})(?![A-Za-z0-9_])", text))
 
 
 def _derivative(graph: _Graph, names: dict[int, str], node: Node, index: int) -> str | None:
