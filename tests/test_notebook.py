@@ -32,6 +32,13 @@ history = model.fit(X, y, epochs=3, progress=True)
     "history": "history",
     "plot": "history.plot()",
     "plots": "tg.plots.plot_decision_boundary(model, X, y, resolution=20)",
+    "pyplot-free figure": """
+%matplotlib inline
+from matplotlib.figure import Figure
+fig = Figure(figsize=(2, 2))
+fig.subplots().plot([0, 1], [1, 0])
+fig
+""",
     "no dot": """
 import os, tempfile
 os.environ["PATH"] = tempfile.mkdtemp()  # a PATH without Graphviz's dot
@@ -86,6 +93,11 @@ def test_without_graphviz_a_diagram_displays_its_dot_text_and_how_to_install_it_
 
 def test_figures_display_inline_as_png_in_a_fresh_kernel(outputs):
     assert "image/png" in mimetypes(outputs["plot"]) and "image/png" in mimetypes(outputs["plots"])
+
+
+def test_a_figure_made_without_pyplot_displays_once_matplotlib_inline_ran(outputs):
+    """What the tutorials say about their own plotting code."""
+    assert "image/png" in mimetypes(outputs["pyplot-free figure"])
 
 
 def test_a_history_displays_as_one_line(outputs):
