@@ -371,6 +371,15 @@ def test_the_engine_records_which_root_wrote_each_grad_and_over_how_many_calls()
     assert tg.engine.grad_source(w) is None
 
 
+def test_the_record_of_a_grad_does_not_keep_a_cleared_gradient_alive():
+    import weakref
+
+    loss, w, _ = lecture_graph()
+    written = weakref.ref(w.grad)
+    w.grad = None
+    assert written() is None and tg.engine.grad_source(w) is None
+
+
 def test_a_gradient_from_another_roots_backward_is_not_shown_and_a_note_says_why():
     """What fit used to leave behind: the last minibatch's gradients, under a fresh loss's diagram."""
     _, w, b = lecture_graph()  # backward of that loss wrote w.grad and b.grad

@@ -6,6 +6,7 @@ checks what each node's ``backward`` returns; a node only computes its local cha
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -22,10 +23,10 @@ if TYPE_CHECKING:
 class GradSource(NamedTuple):
     """Which backward calls produced a tensor's ``.grad``, as the engine last wrote it.
 
-    Diagrams read it so that they show a gradient only when it is the drawn root's. ``grad`` is the
-    array the engine stored: when ``.grad`` holds another one, it was set outside backward.
-    ``root`` refers to the tensor every one of those calls started from, None when they started
-    from different tensors; ``calls`` counts them.
+    Diagrams read it so that they show a gradient only when it is the drawn root's. ``grad`` is
+    the tensor's ``.grad``, the array the engine stored. ``root`` refers to the tensor every one
+    of those calls started from, None when they started from different tensors; ``calls`` counts
+    them.
     """
 
     grad: ndarray
@@ -34,9 +35,16 @@ class GradSource(NamedTuple):
 
 
 def grad_source(tensor: Tensor) -> GradSource | None:
-    """Where ``tensor.grad`` came from, or None when backward did not write what it holds now."""
-    source = tensor._grad_source
-    return source if source is not None and source.grad is tensor.grad else None
+    """Where ``tensor.grad`` came from, or None when backward did not write what it holds now.
+
+    The engine keeps, beside ``.grad``, a weak reference to the array it stored (so a cleared
+    gradient is freed) with the root and the count: when ``.grad`` holds another array, it was
+    set outside backward.
+    """
+    record = tensor._grad_source
+    if record is None or tensor.grad is None or record[0]() is not tensor.grad:
+        return None
+    return GradSource(tensor.grad, record[1], record[2])
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
@@ -142,7 +150,11 @@ def _accumulate(tensor: Tensor, grad: ndarray, root: Tensor) -> None:
         tensor.grad = tensor.grad + grad
         same = before is not None and before.root is not None and before.root() is root
         from_root, calls = (weakref.ref(root) if same else None), (before.calls if before else 1) + 1
-    tensor._grad_source = GradSource(tensor.grad, from_root, calls)
+    try:
+        written: Callable[[], object] = weakref.ref(tensor.grad)
+    except TypeError:  # a NumPy scalar (a 0-d sum), which takes no weak reference: tiny, so kept
+        written = functools.partial(lambda array: array, tensor.grad)
+    tensor._grad_source = (written, from_root, calls)
 
 
 def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:

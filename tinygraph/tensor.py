@@ -72,7 +72,7 @@ class Tensor:
         self.name = name
         self.node: Node | None = None
         self.retains_grad = False
-        self._grad_source: engine.GradSource | None = None  # written by the engine with .grad
+        self._grad_source: tuple[Any, Any, int] | None = None  # written by the engine with .grad
 
     @classmethod
     def _from_node(cls, data: _array.ndarray, node: Node, requires_grad: bool) -> Tensor:
