@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -372,8 +373,6 @@ def test_the_engine_records_which_root_wrote_each_grad_and_over_how_many_calls()
 
 
 def test_the_record_of_a_grad_does_not_keep_a_cleared_gradient_alive():
-    import weakref
-
     loss, w, _ = lecture_graph()
     written = weakref.ref(w.grad)
     w.grad = None
