@@ -457,3 +457,10 @@ def test_the_view_counts_the_ranks_of_its_longest_chain():
     loss, *_ = lecture_graph()
     assert view.build(loss).ranks == 7  # x, Linear, z, Sigmoid, a, BCE, L
     assert view.build(mlp_loss()[0]).ranks == 13  # W1 … a₂, BCE, L, Add, J
+
+
+def test_the_chain_rule_of_a_penalized_weight_goes_through_the_network_not_the_penalty():
+    loss, model = mlp_loss()
+    chain = view.build(loss, highlight=model.weights[0]).chain_rule
+    assert chain[0] == "∂J/∂W1 = ∂J/∂L · ∂L/∂a₂ · ∂a₂/∂z₂ · ∂z₂/∂a₁ · ∂a₁/∂z₁ · ∂z₁/∂W1"
+    assert chain[-1] == "(one of 2 paths from W1: their products add up)"

@@ -635,19 +635,31 @@ def _one_path(graph: _Graph, start: Tensor) -> list[tuple[Tensor, Node, int]]:
     """The steps (input, operation, input index) of one path from ``start`` to the root, root first.
 
     Shortcut edges are avoided, so the path is the one the lecture writes; breadth first, so it
-    is a shortest one.
+    is a shortest one. When ``start`` reaches the data loss (the loss node nearest the root), the
+    path goes through it: for a weight under a penalty, J = L + R, the chain rule through the
+    network, not the penalty's one step.
     """
+    loss = next((graph.output[id(n)] for n in graph.nodes if isinstance(n, Loss) and id(n) in graph.output), None)
+    if loss is not None and loss is not graph.root and loss is not start:
+        to_loss = _shortest(graph, start, loss)
+        if to_loss:
+            return _shortest(graph, loss, graph.root) + to_loss
+    return _shortest(graph, start, graph.root)
+
+
+def _shortest(graph: _Graph, start: Tensor, end: Tensor) -> list[tuple[Tensor, Node, int]]:
+    """The steps of a shortest path from ``start`` to ``end`` without shortcut edges, ``end`` first."""
     consumers = _consumers(graph)
     came_from: dict[int, tuple[Tensor, Node, int]] = {}
     queue = deque([start])
-    while queue and id(graph.root) not in came_from:
+    while queue and id(end) not in came_from:
         tensor = queue.popleft()
         for node, index in consumers.get(id(tensor), ()):
             out = graph.output[id(node)]
             if _shown_for(node, index) is None and id(out) not in came_from and out is not start:
                 came_from[id(out)] = (tensor, node, index)
                 queue.append(out)
-    steps, tensor = [], graph.root
+    steps, tensor = [], end
     while tensor is not start and id(tensor) in came_from:
         steps.append(came_from[id(tensor)])
         tensor = steps[-1][0]
