@@ -373,7 +373,7 @@ def test_the_engine_records_which_root_wrote_each_grad_and_over_how_many_calls()
 
 
 def test_the_record_of_a_grad_does_not_keep_a_cleared_gradient_alive():
-    loss, w, _ = lecture_graph()
+    _, w, _ = lecture_graph()
     written = weakref.ref(w.grad)
     w.grad = None
     assert written() is None and tg.engine.grad_source(w) is None
