@@ -128,6 +128,31 @@ def test_figure_is_what_its_page_draws_now(figure):
     assert not found, "\n".join(found) + "\nrun `python docs/make_figures.py` and commit docs/images/"
 
 
+def test_every_diagram_opens_full_size_when_clicked():
+    """A diagram shrunk to the text column has labels a few pixels high: each links to itself."""
+    diagrams = {f.path for f in make_figures.FIGURES if "diagram" in f.variable}
+    for page in [*PAGES, README]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text):
+            path = (page.parent / target).resolve()
+            if path in diagrams or "graph" in path.name:
+                assert f"]({target})]({target})" in text, f"{page.name}: {target} is not linked to itself"
+
+
+README = ROOT / "README.md"
+
+
+def test_the_readme_code_prints_what_the_readme_shows():
+    """Its python blocks (and tinygraph commands) run like a docs page's, in one namespace."""
+    run = doccode.run_page(README)
+    assert [r.block.lang for r in run.results].count("python") >= 2
+    for result in run.results:
+        if result.block.expected is None:
+            assert result.output == "", f"{result.block.where}: prints what the README does not show"
+        else:
+            assert result.matches, f"{result.block.where}: the output differs:\n{result.diff()}"
+
+
 def test_every_image_is_a_generated_figure():
     generated = {f.path for f in make_figures.FIGURES}
     for page in PAGES:

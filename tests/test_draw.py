@@ -264,7 +264,7 @@ def test_unnamed_tensors_are_named_after_what_they_are():
     W1, W2 = tg.tensor(np.ones((3, 3)), requires_grad=True), tg.tensor(np.ones(3), requires_grad=True)
     out = tg.linear(tg.relu(tg.linear(h, W1)), W2).sum() * 2.0
     source = tg.draw(out).source
-    for name in ["<B>z₁</B>", "<B>z₂</B>", "<B>θ₁</B>", "<B>θ₂</B>", "<B>2</B>", "∂z₂/∂a = w"]:
+    for name in ["<B>z₁</B>", "<B>z₂</B>", "<B>θ₁</B>", "<B>θ₂</B>", "<B>2</B>", "∂z₂/∂a = θ₂"]:
         assert name in source
 
 
@@ -345,6 +345,11 @@ def test_without_dot_draw_still_returns_the_diagram_and_rendering_says_how_to_in
         for command in ["apt-get install graphviz", "brew install graphviz", "conda install graphviz"]:
             assert command in str(error.value)
     assert not (tmp_path / "logreg.svg").exists()
+    # Jupyter displays it as its DOT text under one line saying how to install Graphviz
+    bundle = diagram._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    first, rest = bundle["text/plain"].split("\n", 1)
+    assert "apt-get install graphviz" in first and diagram.source in rest
 
 
 @pytest.mark.needs_dot
@@ -423,3 +428,24 @@ def test_names_with_control_characters_render(tmp_path):
         assert "Mul" in d.nodes
     nul = tg.draw((tg.tensor(1.0, requires_grad=True, name="a\x00b") * 2).sum())
     assert "a␀b" in render(nul, tmp_path / "nul").nodes  # NUL shown as its control picture
+
+
+# ----------------------------------------------------------------------------- fitting the screen
+def svg_size_px(diagram: graphviz.Digraph) -> tuple[float, float]:
+    """The rendered diagram's width and height in pixels at 96 dpi (dot writes points: 72 an inch)."""
+    svg = diagram.pipe(format="svg").decode()
+    width, height = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
+    return float(width) * 96 / 72, float(height) * 96 / 72
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("hidden", [(16,), (16, 16)])
+def test_a_default_mlp_diagram_fits_a_1920_px_screen_and_the_lecture_graph_stays_left_to_right(hidden):
+    model = tg.models.MLP((4, *hidden, 3), l2=0.01, seed=0)
+    rng = np.random.default_rng(0)
+    loss = model.loss(rng.standard_normal((8, 4)), np.arange(8) % 3)
+    loss.backward(retain_grads=True)
+    diagram = tg.draw(loss, highlight=model.weights[0])
+    assert "rankdir=TB" in diagram.source and svg_size_px(diagram)[0] <= 1920
+    lecture = tg.draw(lecture_graph()[0])
+    assert "rankdir=LR" in lecture.source and svg_size_px(lecture)[0] <= 1920

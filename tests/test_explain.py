@@ -91,12 +91,25 @@ def test_too_many_paths_are_counted_and_the_largest_few_shown():
     assert "sum of the 4,096 paths: what backward adds up without listing them" in text
 
 
-def test_a_grad_from_other_backward_calls_is_said_to_differ():
+def test_a_grad_accumulated_over_calls_of_the_root_is_compared_with_that_many_sums():
     loss, (w, *_) = lecture()
     loss.backward()
     loss.backward()
-    text = str(tg.explain(w, loss))
-    assert "w.grad = " in text and "differs from the sum" in text and "other backward calls" in text
+    explanation = tg.explain(w, loss)
+    assert explanation.calls == 2 and explanation.matches
+    assert "accumulated over 2 calls of L.backward() (equal to 2 × the sum, to 1e-12)" in str(explanation)
+
+
+def test_a_grad_from_another_roots_backward_is_not_shown_and_explain_says_why():
+    loss, (w, *_) = lecture()
+    (w * w).sum().backward()
+    explanation = tg.explain(w, loss)
+    assert explanation.grad is None and explanation.total is not None
+    assert str(explanation).endswith(
+        "w.grad not shown: it is from backward() of another tensor, not of L (set .grad = None, then run L.backward())"
+    )
+    loss.backward()  # now it adds up two roots' gradients: still not L's
+    assert "adds up backward() calls of different tensors" in str(tg.explain(w, loss))
 
 
 def test_explain_without_backward_says_how_to_compare():

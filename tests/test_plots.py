@@ -47,3 +47,19 @@ def test_the_decision_boundary_colours_the_plane_by_predicted_class(model, tmp_p
 def test_a_decision_boundary_needs_two_features():
     with pytest.raises(ValueError, match="exactly two features"):
         plots.plot_decision_boundary(LogisticRegression(3), np.zeros((4, 3)), np.zeros(4))
+
+
+def test_a_history_has_a_one_line_repr_and_plots_itself_as_a_figure_jupyter_shows():
+    history = History(loss=[0.7, 0.4, 0.3], accuracy=[0.5, 0.8, 0.9])
+    assert repr(history) == "History(3 epochs: loss 0.7 → 0.3, accuracy 0.5 → 0.9)"
+    assert repr(History()) == "History(0 epochs)"
+    fig = history.plot(title="run")
+    assert fig._repr_png_().startswith(b"\x89PNG") and fig._suptitle.get_text() == "run"
+
+
+def test_the_plots_are_reachable_from_the_package():
+    import tinygraph as tg
+
+    assert tg.plots is plots
+    with pytest.raises(AttributeError, match="no attribute 'plot'"):
+        tg.plot  # noqa: B018

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -351,3 +352,115 @@ def test_the_walk_is_linear_so_a_leaf_shared_by_150000_operations_is_collected_i
     )
     # every tensor and operation, w once per use (150,000 copies instead of 1)
     assert done.stdout.split() == [str(300_002 - 1 + 150_000), "0"]
+
+
+# ----------------------------------------------------------------------------- whose gradient is shown
+def gradients(shown: view.View) -> dict[str, list[str]]:
+    """The gradient lines of each tensor, by name."""
+    return {item.name: [line.text for line in item.lines if line.role == "gradient"] for item in shown.items.values()}
+
+
+def test_the_engine_records_which_root_wrote_each_grad_and_over_how_many_calls():
+    loss, w, _ = lecture_graph()
+    source = tg.engine.grad_source(w)
+    assert source.grad is w.grad and source.root() is loss and source.calls == 1
+    loss.backward()
+    assert tg.engine.grad_source(w).calls == 2 and tg.engine.grad_source(w).root() is loss
+    (w * w).sum().backward()
+    assert tg.engine.grad_source(w).root is None and tg.engine.grad_source(w).calls == 3
+    w.grad = np.zeros(2)  # set by hand: no longer what the engine wrote
+    assert tg.engine.grad_source(w) is None
+
+
+def test_the_record_of_a_grad_does_not_keep_a_cleared_gradient_alive():
+    _, w, _ = lecture_graph()
+    written = weakref.ref(w.grad)
+    w.grad = None
+    assert written() is None and tg.engine.grad_source(w) is None
+
+
+def test_a_gradient_from_another_roots_backward_is_not_shown_and_a_note_says_why():
+    """What fit used to leave behind: the last minibatch's gradients, under a fresh loss's diagram."""
+    _, w, b = lecture_graph()  # backward of that loss wrote w.grad and b.grad
+    X = tg.tensor(np.ones((3, 2)), name="x")
+    fresh = tg.bce(tg.sigmoid(tg.linear(X, w, b)), np.array([0.0, 1.0, 1.0]))
+    shown = view.build(fresh)
+    assert gradients(shown)["w"] == [] and gradients(shown)["b"] == []
+    assert "no gradient shown for b, w: .grad is from backward() of another tensor, not of L" in shown.grad_notes[-1]
+    fresh.backward()  # now w.grad adds up two roots' backward calls: still not the drawn loss's
+    assert gradients(view.build(fresh))["w"] == []
+    assert "adds up backward() calls of different tensors" in view.build(fresh).grad_notes[-1]
+    w.grad = b.grad = None
+    fresh.backward()
+    assert gradients(view.build(fresh))["w"] == ["∂L/∂w =", view.values_text(w.grad)]
+
+
+def test_a_gradient_accumulated_over_several_calls_says_so():
+    loss, *_ = lecture_graph()
+    loss.backward()
+    loss.backward()
+    shown = view.build(loss)
+    assert gradients(shown)["w"][-1] == "accumulated over 3 calls"
+    assert "the gradients of b, w are accumulated over 3 calls of L.backward()" in shown.grad_notes
+
+
+def test_a_gradient_set_by_hand_is_not_shown():
+    loss, w, _ = lecture_graph()
+    w.grad = np.array([1.0, 2.0])
+    shown = view.build(loss)
+    assert gradients(shown)["w"] == [] and "w: .grad was set outside backward()" in " ".join(shown.grad_notes)
+
+
+# ----------------------------------------------------------------------------- names from the graph
+def mlp_loss():
+    model = tg.models.MLP((2, 3, 1), l2=0.1, seed=0)
+    X, y = np.random.default_rng(0).standard_normal((4, 2)), np.array([0, 1, 1, 0])
+    loss = model.loss(X, y)
+    loss.backward(retain_grads=True)
+    return loss, model
+
+
+def test_formulas_and_edge_labels_use_the_names_of_the_actual_tensors():
+    loss, _ = mlp_loss()
+    shown = view.build(loss)
+    formulas = {line.text for item in shown.items.values() for line in item.lines if line.role == "formula"}
+    assert {"z₁ = x @ W1 + b1", "a₁ = σ(z₁)", "z₂ = a₁ @ W2 + b2", "J = L + R"} <= formulas
+    labels = {key: edge.label for key, edge in edges_by_target(shown).items()}
+    assert labels[("W2", "z₂")] == ("∂z₂/∂W2 = a₁",)
+    assert labels[("a₁", "z₂")] == ("∂z₂/∂a₁ = W2",)
+    assert labels[("z₁", "a₁")] == ("∂a₁/∂z₁ = a₁(1 − a₁)",)
+    assert labels[("W1", "R")] == ("∂R/∂W1 = λW1",) and labels[("W2", "R")] == ("∂R/∂W2 = λW2",)
+
+
+def edges_by_target(shown: view.View) -> dict[tuple[str, str], view.Edge]:
+    """Input edges by (input name, the name of the tensor the operation produced)."""
+    name = {item.id: item.name for item in shown.items.values()}
+    produced = {e.source: name[e.target] for e in shown.edges if e.kind == "output"}
+    return {(name[e.source], produced[e.target]): e for e in shown.edges if e.target in produced}
+
+
+def test_a_symbol_inside_a_word_is_left_alone():
+    z = tg.tensor([1.0, -1.0], requires_grad=True, name="h")
+    shown = view.build(tg.relu(z).sum())
+    assert ("a = max(h, 0)" in {line.text for item in shown.items.values() for line in item.lines})
+    assert edges_by_target(shown)[("h", "a")].label == ("∂a/∂h =", "1 if h > 0 else 0")
+
+
+def test_a_weight_in_its_layer_and_in_the_penalty_is_drawn_once_with_an_edge_to_each_user():
+    loss, _ = mlp_loss()
+    shown = view.build(loss)
+    assert [item.name for item in shown.items.values()].count("W1") == 1
+    assert {key[1] for key in edges_by_target(shown) if key[0] == "W1"} == {"z₁", "R"}
+
+
+def test_the_view_counts_the_ranks_of_its_longest_chain():
+    loss, *_ = lecture_graph()
+    assert view.build(loss).ranks == 7  # x, Linear, z, Sigmoid, a, BCE, L
+    assert view.build(mlp_loss()[0]).ranks == 13  # W1 … a₂, BCE, L, Add, J
+
+
+def test_the_chain_rule_of_a_penalized_weight_goes_through_the_network_not_the_penalty():
+    loss, model = mlp_loss()
+    chain = view.build(loss, highlight=model.weights[0]).chain_rule
+    assert chain[0] == "∂J/∂W1 = ∂J/∂L · ∂L/∂a₂ · ∂a₂/∂z₂ · ∂z₂/∂a₁ · ∂a₁/∂z₁ · ∂z₁/∂W1"
+    assert chain[-1] == "(one of 2 paths from W1: their products add up)"

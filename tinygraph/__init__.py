@@ -74,6 +74,16 @@ from tinygraph.trace import Steps, trace
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """``tg.plots``, imported when first used: it needs matplotlib, which plain tinygraph does not."""
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module("tinygraph.plots")
+    raise AttributeError(f"module 'tinygraph' has no attribute {name!r}")
+
+
 __all__ = [
     "Node",
     "Steps",

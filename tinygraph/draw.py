@@ -20,6 +20,9 @@ from tinygraph import view
 from tinygraph.tensor import Tensor
 
 FONT = "Helvetica,Arial,sans-serif"
+# rankdir=None lays out left to right up to this many items in a row (about 200 px each at 96 dpi,
+# so it fits a 1920-px-wide screen), top to bottom beyond: a two-layer MLP with its penalty has 13.
+MAX_RANKS_LR = 8
 
 # Kind of tensor → Graphviz attributes. The legend is built from these tables, so it cannot drift.
 TENSOR_STYLES: dict[str, dict[str, str]] = {
@@ -73,8 +76,24 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
         )
 
 
+NO_DOT = (
+    "Graphviz's dot program was not found, so here is the diagram's DOT text: install Graphviz "
+    "(apt-get install graphviz, brew install graphviz or conda install graphviz) to see the picture."
+)
+
+
 class Diagram(graphviz.Digraph):
-    """The ``graphviz.Digraph`` that ``draw`` returns; rendering without Graphviz says how to install it."""
+    """The ``graphviz.Digraph`` that ``draw`` returns; rendering without Graphviz says how to install it.
+
+    In Jupyter, without Graphviz, a diagram displays as its DOT text under one line saying how to
+    install Graphviz, rather than stopping the notebook with a traceback.
+    """
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": f"{NO_DOT}\n\n{self.source}"}
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -94,7 +113,7 @@ def draw(
     *,
     show_values: bool = False,
     show_grads: bool = True,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     legend: bool = True,
     highlight: Tensor | None = None,
     max_nodes: int | None = 200,
@@ -112,8 +131,11 @@ def draw(
         Show each tensor's gradient dL/dt (all of it when small, else its norm), and the local
         derivative on each edge that carries a gradient. Intermediate gradients exist only after
         ``backward(retain_grads=True)``; the diagram says so when they are missing.
-    rankdir : {"LR", "TB", "RL", "BT"}
-        Direction of the layout: "LR" reads inputs → loss from left to right.
+    rankdir : {None, "LR", "TB", "RL", "BT"}
+        Direction of the layout: "LR" reads inputs → loss from left to right, "TB" from top to
+        bottom. None (the default) is "LR" unless the longest chain of the drawing has more than
+        ``MAX_RANKS_LR`` (8) items, where "LR" would be wider than a 1920-px screen: then "TB".
+        The lecture's logistic-regression graph has 7; a two-layer MLP with a penalty 13.
     legend : bool
         Add a legend explaining the colours and edge styles.
     highlight : Tensor, optional
@@ -151,9 +173,16 @@ def draw(
     The operations of a ``tg.name_scope`` are drawn in a cluster labelled with the scope, with
     the tensors they produce and the parameters only they use; data stays outside. A dashed edge
     is a shortcut: BCE fed a sigmoid's output sends ∂L/∂z = (a − y)/N straight to z, while the
-    edge through a still shows ∂L/∂a. A leaf used by operations far apart in the graph (a weight
+    edge through a still shows ∂L/∂a. A tensor used by several operations is drawn once, with an
+    edge to each; only a leaf used by more than four operations far apart in the graph (a weight
     shared by the steps of an unrolled network) is drawn again beside each use, so that no edge
     stretches across the whole drawing.
+
+    Formulas and edge labels are written in the names of the drawn tensors: a hidden layer's
+    box reads ``z₂ = a₁ @ W2 + b2`` and the edge from W2 ∂z₂/∂W2 = a₁. A gradient is shown only
+    when the engine wrote it in backward calls of ``root`` (with "accumulated over n calls" when
+    there were several); a gradient left from another loss's backward is not shown, and a note
+    says why.
 
     Examples
     --------
@@ -170,8 +199,8 @@ def draw(
     True
     >>> diagram.render("logreg", format="svg")  # doctest: +SKIP
     """
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be None, 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     shown = view.build(
         root,
         show_values=show_values,
@@ -186,8 +215,10 @@ def draw(
 # ============================================================ styling: the Digraph
 
 
-def paint(shown: view.View, *, rankdir: str = "LR", legend: bool = True) -> Diagram:
-    """The Digraph of a view, every attribute taken from the style tables."""
+def paint(shown: view.View, *, rankdir: str | None = None, legend: bool = True) -> Diagram:
+    """The Digraph of a view, every attribute taken from the style tables (``rankdir`` as in ``draw``)."""
+    if rankdir is None:
+        rankdir = "LR" if shown.ranks <= MAX_RANKS_LR else "TB"
     dot = Diagram(
         name="tinygraph",
         graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25", "ranksep": "0.3"},
@@ -203,7 +234,8 @@ def paint(shown: view.View, *, rankdir: str = "LR", legend: bool = True) -> Diag
             dot.subgraph(target)
     for edge in shown.edges:
         dot.edge(edge.source, edge.target, **_edge_attrs(edge, shown.items[edge.source].kind))
-    rows = [_text_row(shown.chain_rule, HIGHLIGHT["color"], "12"), _text_row(shown.notes, "#555555", "11")]
+    notes = [*shown.grad_notes, *shown.notes]
+    rows = [_text_row(shown.chain_rule, HIGHLIGHT["color"], "12"), _text_row(notes, "#555555", "11")]
     if legend:
         rows.append(_legend(shown.legend))
     if any(rows):  # above the drawing, where it does not disturb the layout

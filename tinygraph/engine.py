@@ -6,8 +6,10 @@ checks what each node's ``backward`` returns; a node only computes its local cha
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tinygraph import _array
 from tinygraph._array import ndarray
@@ -16,6 +18,33 @@ from tinygraph.modes import current_mode
 if TYPE_CHECKING:
     from tinygraph.node import Node
     from tinygraph.tensor import Tensor
+
+
+class GradSource(NamedTuple):
+    """Which backward calls produced a tensor's ``.grad``, as the engine last wrote it.
+
+    Diagrams read it so that they show a gradient only when it is the drawn root's. ``grad`` is
+    the tensor's ``.grad``, the array the engine stored. ``root`` refers to the tensor every one
+    of those calls started from, None when they started from different tensors; ``calls`` counts
+    them.
+    """
+
+    grad: ndarray
+    root: weakref.ref[Tensor] | None
+    calls: int
+
+
+def grad_source(tensor: Tensor) -> GradSource | None:
+    """Where ``tensor.grad`` came from, or None when backward did not write what it holds now.
+
+    The engine keeps, beside ``.grad``, a weak reference to the array it stored (so a cleared
+    gradient is freed) with the root and the count: when ``.grad`` holds another array, it was
+    set outside backward.
+    """
+    record = tensor._grad_source
+    if record is None or tensor.grad is None or record[0]() is not tensor.grad:
+        return None
+    return GradSource(tensor.grad, record[1], record[2])
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
@@ -72,12 +101,10 @@ def backward(
         if node is None or retain_grads or tensor.retains_grad:
             total = _add(g, shown.pop(id(tensor), None))
             if total is not None:
-                if tensor.grad is not None:
-                    total = tensor.grad + total
-                elif id(total) in kept or total.base is not None or not total.flags.writeable:
+                if tensor.grad is None and (id(total) in kept or total.base is not None or not total.flags.writeable):
                     total = total.copy()  # a view or a shared array: .grad gets an array of its own
-                tensor.grad = total
-                kept.add(id(total))
+                _accumulate(tensor, total, root)
+                kept.add(id(tensor.grad))
         if node is None or g is None:
             continue
         # The cancellation rule, declared by the node's class as cancels = {shown: receiver}
@@ -116,6 +143,22 @@ def backward(
                 sent.append((index, parent_grad, target[key]))
         if on_step is not None and sent is not None:
             on_step(tensor, g, sent)
+
+
+def _accumulate(tensor: Tensor, grad: ndarray, root: Tensor) -> None:
+    """Add ``grad`` into ``tensor.grad`` and note that a backward from ``root`` did (``GradSource``)."""
+    before = None if tensor.grad is None else grad_source(tensor)
+    if tensor.grad is None:
+        tensor.grad, from_root, calls = grad, weakref.ref(root), 1
+    else:
+        tensor.grad = tensor.grad + grad
+        same = before is not None and before.root is not None and before.root() is root
+        from_root, calls = (weakref.ref(root) if same else None), (before.calls if before else 1) + 1
+    try:
+        written: Callable[[], object] = weakref.ref(tensor.grad)
+    except TypeError:  # a NumPy scalar (a 0-d sum), which takes no weak reference: tiny, so kept
+        written = functools.partial(lambda array: array, tensor.grad)
+    tensor._grad_source = (written, from_root, calls)
 
 
 def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygraph import _local, engine
+from tinygraph import _local, engine, view
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -54,7 +54,12 @@ class Explanation:
     total : ndarray or None
         The sum of every path's product; None when there were too many to list.
     grad : ndarray or None
-        The tensor's ``.grad`` when explained.
+        The tensor's ``.grad`` when explained, if backward calls of the root wrote it; else None.
+    calls : int
+        How many backward calls of the root added up in ``grad`` (each adds the same sum again).
+    not_shown : str or None
+        Why ``.grad`` is not compared when it holds something else: another root's gradient, or
+        values set by hand.
     """
 
     def __init__(
@@ -69,7 +74,9 @@ class Explanation:
     ) -> None:
         self.tensor, self.root, self.names = tensor, root, names
         self.count, self.total = count, total
-        self.grad = None if tensor.grad is None else np.array(tensor.grad)
+        source, self.not_shown = view.root_grad(tensor, root, names[id(root)])
+        self.grad = None if source is None else np.array(source.grad)
+        self.calls = 1 if source is None else source.calls
         listed = sorted(paths, key=lambda p: -float(np.linalg.norm(np.ravel(p.product))))
         self.paths = paths if len(paths) <= shown else listed[:shown]
         self.listed = len(paths)
@@ -80,7 +87,7 @@ class Explanation:
         if self.total is None or self.grad is None:
             return False
         scale = max(1.0, float(np.max(np.abs(self.grad))) if self.grad.size else 1.0)
-        return bool(np.all(np.abs(self.total - self.grad) <= TOLERANCE * scale))
+        return bool(np.all(np.abs(self.calls * self.total - self.grad) <= TOLERANCE * scale))
 
     def __str__(self) -> str:
         name, root = self.names[id(self.tensor)], self.names[id(self.root)]
@@ -110,13 +117,17 @@ class Explanation:
             )
         else:
             lines.append(f"sum of the {self.count:,} paths: what backward adds up without listing them")
-        if self.grad is None:
+        calls = f" accumulated over {self.calls} calls of {root}.backward()" if self.calls > 1 else ""
+        if self.grad is None and self.not_shown is not None:
+            lines.append(f"{label} not shown: it {self.not_shown} (set .grad = None, then run {root}.backward())")
+        elif self.grad is None:
             lines.append(f"{label} is None: run {root}.backward() to compare")
         elif self.total is None or self.matches:
-            same = " (equal to the sum, to 1e-12)" if self.total is not None else ""
-            lines.append(f"{label} = {_local.show(self.grad)}{same}")
+            times = f"{self.calls} × " if self.calls > 1 else ""
+            same = f" (equal to {times}the sum, to 1e-12)" if self.total is not None else ""
+            lines.append(f"{label} = {_local.show(self.grad)}{calls}{same}")
         else:
-            gap = float(np.max(np.abs(self.total - self.grad)))
+            gap = float(np.max(np.abs(self.calls * self.total - self.grad)))
             lines.append(
                 f"{label} = {_local.show(self.grad)} differs from the sum by up to {gap:.3g}: it holds "
                 f"what other backward calls left too, of {root} or of another root (clear .grad, then "

@@ -45,6 +45,11 @@ class Node:
     local_derivatives : tuple of str or None
         For each input, its local derivative as a slide writes it (``("a(1 − a)",)``), shown on
         the edges of diagrams; optional, None for an input without one.
+    symbols : tuple of str
+        For each input, the letter the formula and the local derivatives call it (Linear:
+        ``("x", "w", "b")``). Diagrams write the names of the actual tensors in their place, and
+        the output's name for the formula's left side: ``z₂ = a₁ @ W2 + b2``, ∂z₂/∂W2 = a₁.
+        Optional: without it the formula is shown as written.
 
     Notes
     -----
@@ -78,6 +83,7 @@ class Node:
     scope: str | None = None
     formula: ClassVar[str] | str = ""
     local_derivatives: ClassVar[tuple[str | None, ...]] | tuple[str | None, ...] = ()
+    symbols: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
     _record: ClassVar[Callable[[Node, tuple[Any, ...]], Tensor]]  # tinygraph.tensor.record
 
     def forward(self, *arrays: Any) -> _array.ndarray:

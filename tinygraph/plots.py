@@ -6,8 +6,9 @@ it when given a path, and returns it. Needs matplotlib (``pip install "tinygraph
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,9 +17,23 @@ try:
 except ImportError:  # pragma: no cover - depends on the installation
     raise ImportError('the plots need matplotlib: pip install "tinygraph[train]"') from None
 
-from tinygraph.models import History, Model
+if TYPE_CHECKING:
+    from tinygraph.models import History, Model
 
 TRAIN, VALIDATION = "#1f77b4", "#d62728"
+
+
+class InlineFigure(Figure):
+    """A matplotlib ``Figure`` that Jupyter displays as a PNG image, also where pyplot was never imported.
+
+    Jupyter's inline display of figures is set up when pyplot is imported; these functions use no
+    pyplot, so the figure says how to show itself.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
 
 
 def plot_history(history: History, path: str | Path | None = None, *, title: str = "") -> Figure:
@@ -35,7 +50,7 @@ def plot_history(history: History, path: str | Path | None = None, *, title: str
     """
     if len(history) == 0:
         raise ValueError("the history is empty: nothing was trained")
-    fig = Figure(figsize=(8.0, 3.2), layout="constrained")
+    fig = InlineFigure(figsize=(8.0, 3.2), layout="constrained")
     loss_ax, accuracy_ax = fig.subplots(1, 2)
     epochs = np.arange(1, len(history) + 1)
     for ax, train, val, label in (
@@ -90,7 +105,7 @@ def plot_decision_boundary(
     classes = model.predict(grid).reshape(xx.shape)
     n_classes = max(int(y.max()), int(classes.max())) + 1
     cmap = _colors(n_classes)
-    fig = Figure(figsize=(5.0, 4.2), layout="constrained")
+    fig = InlineFigure(figsize=(5.0, 4.2), layout="constrained")
     ax = fig.subplots()
     ax.contourf(xx, yy, classes, levels=np.arange(n_classes + 1) - 0.5, colors=cmap, alpha=0.25)
     ax.contour(xx, yy, classes, levels=np.arange(n_classes) + 0.5, colors="#333333", linewidths=1.0)

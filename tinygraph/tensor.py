@@ -43,6 +43,8 @@ class Tensor:
         A leaf's array is yours, and stays writable.
     grad : ndarray or None
         dL/d(this tensor), shaped like ``data``, after ``backward`` (accumulated across calls).
+        The engine notes which calls wrote it, and from which root (``engine.grad_source``): a
+        diagram of another root does not show it.
     node : Node or None
         The node that produced this tensor; None for a leaf.
 
@@ -56,7 +58,7 @@ class Tensor:
     array([ 2., -4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "node", "retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "node", "retains_grad", "_grad_source", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> None:
         array = _array.as_array(data.data if isinstance(data, Tensor) else data, dtype)
@@ -71,6 +73,7 @@ class Tensor:
         self.name = name
         self.node: Node | None = None
         self.retains_grad = False
+        self._grad_source: tuple[Any, Any, int] | None = None  # written by the engine with .grad
 
     @classmethod
     def _from_node(cls, data: _array.ndarray, node: Node, requires_grad: bool) -> Tensor:
@@ -81,6 +84,7 @@ class Tensor:
         out.name = None
         out.node = node
         out.retains_grad = False
+        out._grad_source = None
         return out
 
     # ----------------------------------------------------------------- array attributes

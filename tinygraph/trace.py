@@ -255,7 +255,7 @@ class Steps:
         self,
         k: int,
         *,
-        rankdir: str = "LR",
+        rankdir: str | None = None,
         legend: bool = True,
         heading: bool = True,
         max_nodes: int | None = 200,
@@ -272,7 +272,7 @@ class Steps:
                 f"step {k} of a trace with {len(self)} steps (0 to {len(self) - 1}, or -1 for the start)"
             )
         shown = _at_step(view.build(self.root, max_nodes=max_nodes), self, k)
-        shown.chain_rule, shown.notes = [], []
+        shown.chain_rule, shown.notes, shown.grad_notes = [], [], []  # the step's gradients are this pass's
         if heading:
             step = self._steps[k] if k >= 0 else None
             shown.chain_rule = step.words[:1] if step is not None else [_start_line(self)]

@@ -2,9 +2,11 @@
 
 Everything a diagram says is decided here: which tensors and operations are drawn (an iterative
 walk back from the root, cut to a size dot can lay out in seconds), the kind and name of each, the
-lines of text in each label, the kind and label of each edge, the clusters of each name scope, the
-highlighted path, the chain-rule product written above the drawing, the notes and the legend
-entries in use. ``tinygraph.draw`` only maps these kinds to Graphviz styles, so a view can be read
+lines of text in each label (formulas and local derivatives in the drawn tensors' names, read
+from ``Node.symbols``; a gradient only when the engine's ``GradSource`` says backward of this
+root wrote it), the kind and label of each edge, the clusters of each name scope, the
+highlighted path, the chain-rule product written above the drawing, the notes, the legend
+entries in use, and the length of the longest chain, from which ``draw`` picks the direction. ``tinygraph.draw`` only maps these kinds to Graphviz styles, so a view can be read
 and tested without the ``dot`` program.
 
 Item kinds: "parameter", "data", "intermediate", "loss" (the root) for tensors; "operation" for
@@ -16,18 +18,22 @@ input without gradient), "shortcut" (an input receiving a cancelled product, see
 
 from __future__ import annotations
 
+import functools
 import operator
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from tinygraph import engine
 from tinygraph.node import Node
 from tinygraph.nodes.losses import Loss
 from tinygraph.tensor import Tensor
 
-MAX_SPAN = 3  # a leaf whose users lie further apart than this many operations is drawn per use
+MAX_SPAN = 3  # a leaf with more than MAX_USES users further apart than this many operations
+MAX_USES = 4  # is drawn again at each use (the weights of an unrolled network); others are drawn once
 SMALL = 4  # tensors with at most this many elements show their values, larger ones a summary
 LEFT_OUT = "left_out"  # the id of the marker for what the cut left out
 
@@ -38,7 +44,8 @@ LEFT_OUT = "left_out"  # the id of the marker for what the cut left out
 @dataclass(frozen=True)
 class Line:
     """One line of a label under its name; ``role`` says what it is: "shape", "values",
-    "gradient", "formula" or "shared" (the note on a leaf drawn again at each use)."""
+    "gradient" (with "accumulated over n calls" when it is), "formula" or "shared" (the note on
+    a leaf drawn again at each use)."""
 
     text: str
     role: str
@@ -75,8 +82,10 @@ class View:
     clusters: dict[str | None, list[str]]  # name scope → ids of its items; None: outside every scope
     chain_rule: list[str] = field(default_factory=list)  # lines, when a tensor is highlighted
     notes: list[str] = field(default_factory=list)
+    grad_notes: list[str] = field(default_factory=list)  # whose gradients .grad holds, when not only this root's
     legend: list[str] = field(default_factory=list)  # entries in use, in the legend's order
     left_out: int = 0  # tensors and operations of the graph not drawn
+    ranks: int = 1  # items on the longest chain of edges: how wide a left-to-right layout is
 
 
 LEGEND_ORDER = (
@@ -112,6 +121,7 @@ def build(
         path, chain = _on_path(graph, highlight, names), _chain_rule(graph, highlight, names)
     items, copies = _items(graph, names, path, show_values, show_grads)
     edges = _edges(graph, names, path, show_grads)
+    ranks = _ranks(edges)
     clusters = _clusters(graph, copies)
     if graph.cut:
         clusters[None].append(LEFT_OUT)
@@ -124,8 +134,10 @@ def build(
         clusters=clusters,
         chain_rule=chain,
         notes=_notes(graph, names, show_grads),
+        grad_notes=_grad_notes(graph, names, show_grads),
         legend=[entry for entry in LEGEND_ORDER if entry in used],
         left_out=graph.left_out,
+        ranks=ranks,
     )
 
 
@@ -220,11 +232,12 @@ def _connect(graph: _Graph) -> None:
 
 
 def _share(graph: _Graph) -> None:
-    """Find the leaves to draw once per use: those used by operations far apart in the graph.
+    """Find the leaves to draw once per use: those used by many operations far apart in the graph.
 
     A parameter shared by every step of an unrolled network would otherwise have edges stretching
     across the whole drawing, which makes the diagram unreadable and dot's layout take minutes.
-    A leaf used twice nearby (the diamond where gradients add up) stays one ellipse.
+    Any other leaf is one ellipse with an edge to each user, so that the reader sees where its
+    gradients add up: the diamond, or a weight used in its layer and in the penalty.
     """
     users: dict[int, dict[int, Node]] = {}  # id(leaf) → its users by id, in order of first use
     for tensor, node, _ in graph.inputs:
@@ -232,7 +245,7 @@ def _share(graph: _Graph) -> None:
             users.setdefault(id(tensor), {}).setdefault(id(node), node)
     for tensor_id, nodes in users.items():
         depths = [graph.depth[node_id] for node_id in nodes]
-        if max(depths) - min(depths) > MAX_SPAN:
+        if len(nodes) > MAX_USES and max(depths) - min(depths) > MAX_SPAN:
             graph.shared[tensor_id] = list(nodes.values())
 
 
@@ -301,6 +314,57 @@ def _formula(node: Node) -> str:
     return str(node.formula or "")
 
 
+def _renamed(graph: _Graph, names: dict[int, str], node: Node, text: str, index: int | None = None) -> str:
+    """``text``, the node's formula or its local derivative for input ``index``, in the graph's names.
+
+    Each input's symbol (``Node.symbols``) becomes that tensor's name and the formula's left side
+    the output's: Linear's ``z = x @ w + b`` reads ``z₂ = a₁ @ W2 + b2``, its derivative for w
+    ``a₁``. A symbol standing for several inputs (the penalty's w) is renamed only in the
+    derivative of one of them.
+    """
+    symbols = node.symbols
+    if not text or not symbols:
+        return text
+    left = _left_side(_formula(node))
+    parts = _template(text, (*symbols, left) if left else tuple(symbols))
+    if len(parts) == 1:  # no symbol in it
+        return text
+    mapping: dict[str, str] = {}
+    for symbol, tensor in zip(symbols, node.inputs):
+        name = names.get(id(tensor))
+        if name is not None:
+            mapping[symbol] = name if mapping.get(symbol, name) == name else symbol
+    if index is not None and index < len(symbols) and id(node.inputs[index]) in names:
+        mapping[symbols[index]] = names[id(node.inputs[index])]
+    out = graph.output.get(id(node))
+    if left and left not in mapping and out is not None:
+        mapping[left] = names[id(out)]
+    return "".join(part if k % 2 == 0 else mapping.get(part, part) for k, part in enumerate(parts))
+
+
+@functools.lru_cache(maxsize=256)
+def _left_side(formula: str) -> str:
+    """The symbol a formula assigns to when it is one letter (z, a, L, ŷ), else ""."""
+    left = formula.split(" = ")[0].strip()
+    return left if _SYMBOL.fullmatch(left) else ""
+
+
+_SYMBOL = re.compile(r"[^\W\d_]")
+
+
+@functools.lru_cache(maxsize=256)
+def _template(text: str, symbols: tuple[str, ...]) -> tuple[str, ...]:
+    """``text`` split around the symbols standing alone (not inside "max" or "y_k"): odd parts are symbols."""
+    alternatives = "|".join(map(re.escape, sorted(set(symbols), key=len, reverse=True)))
+    return tuple(re.split(rf"(?<![A-Za-z0-9_])({alternatives})(?![A-Za-z0-9_])", text))
+
+
+def _derivative(graph: _Graph, names: dict[int, str], node: Node, index: int) -> str | None:
+    """The local derivative for input ``index`` in the graph's names; None if the node gives none."""
+    derivative = _local_derivative(node, index)
+    return derivative and _renamed(graph, names, node, derivative, index)
+
+
 # ============================================================ items, edges, clusters
 
 
@@ -336,8 +400,11 @@ def _items(
         lines = [Line(f"{'scalar' if tensor.ndim == 0 else tensor.shape} {tensor.dtype}", "shape")]
         if show_values:
             lines.append(Line(values_text(tensor.data), "values"))
-        if show_grads and tensor.grad is not None:
-            lines += [Line(text, "gradient") for text in _grad_lines(tensor.grad, f"∂{root}/∂{name}")]
+        source = _root_grad(tensor, graph.root) if show_grads else None
+        if source is not None:
+            lines += [Line(text, "gradient") for text in _grad_lines(source.grad, f"∂{root}/∂{name}")]
+            if source.calls > 1:
+                lines.append(Line(f"accumulated over {source.calls} calls", "gradient"))
         kind, highlighted = _kind(tensor, graph.root), id(tensor) in path
         users = graph.shared.get(id(tensor))
         if users is None:
@@ -348,12 +415,36 @@ def _items(
         for copy in copies[id(tensor)]:
             items[copy] = Item(copy, kind, name, shared, highlighted)
     for node in graph.nodes:
-        formula = _formula(node)
+        formula = _renamed(graph, names, node, _formula(node))
         lines = (Line(formula, "formula"),) if formula else ()
         items[_id(node)] = Item(_id(node), "operation", _title(node), lines, id(node) in path)
     if graph.cut:
         items[LEFT_OUT] = Item(LEFT_OUT, "left out", f"⋯ {graph.left_out:,} more")
     return items, copies
+
+
+def _root_grad(tensor: Tensor, root: Tensor) -> engine.GradSource | None:
+    """Where ``tensor.grad`` came from, when it came from backward calls of ``root`` alone; else None."""
+    return root_grad(tensor, root, "")[0]
+
+
+def root_grad(tensor: Tensor, root: Tensor, root_name: str) -> tuple[engine.GradSource | None, str | None]:
+    """``tensor.grad``'s source when backward calls of ``root`` alone wrote it; else why it is not shown.
+
+    Returns (source, None) for a gradient of ``root``, (None, why) for one that is not (``why``
+    completes "``.grad`` ..."), and (None, None) when ``.grad`` is None. Diagrams, ``tg.trace``
+    and ``tg.explain`` show a gradient only in the first case.
+    """
+    if tensor.grad is None:
+        return None, None
+    source = engine.grad_source(tensor)
+    if source is None:
+        return None, "was set outside backward()"
+    if source.root is None:
+        return None, "adds up backward() calls of different tensors"
+    if source.root() is not root:
+        return None, f"is from backward() of another tensor, not of {root_name}"
+    return source, None
 
 
 def _grad_lines(grad: np.ndarray, symbol: str) -> list[str]:
@@ -400,7 +491,7 @@ def _input_edge(
         return "data", ()
     shown = _shown_for(node, index)
     kind = "gradient" if shown is None else "shortcut"
-    derivative = _local_derivative(node, index)
+    derivative = _derivative(graph, names, node, index)
     if not show_grads or not derivative:
         return kind, ()
     out, name = names[id(graph.output[id(node)])], names[id(tensor)]
@@ -410,6 +501,29 @@ def _input_edge(
         middle = names.get(id(node.inputs[shown]), "?")
         label += (f"(∂{out}/∂{middle} · ∂{middle}/∂{name} cancelled)",)
     return kind, label
+
+
+def _ranks(edges: list[Edge]) -> int:
+    """How many items the longest chain of edges passes through (what dot lays out side by side).
+
+    Kahn's order over the edges that shape the layout: not the left-out marker's nor the shortcuts.
+    """
+    after: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}
+    for edge in edges:
+        if edge.kind not in ("left out", "shortcut"):
+            after.setdefault(edge.source, []).append(edge.target)
+            waiting[edge.target] = waiting.get(edge.target, 0) + 1
+    length = {item: 1 for item in after if item not in waiting}
+    ready = deque(length)
+    while ready:
+        item = ready.popleft()
+        for target in after.get(item, ()):
+            length[target] = max(length.get(target, 1), length[item] + 1)
+            waiting[target] -= 1
+            if waiting[target] == 0:
+                ready.append(target)
+    return max(length.values(), default=1)
 
 
 def _clusters(graph: _Graph, copies: dict[int, list[str]]) -> dict[str | None, list[str]]:
@@ -503,10 +617,10 @@ def _chain_rule(graph: _Graph, start: Tensor, names: dict[int, str]) -> list[str
     root = names[id(graph.root)]
     symbols = [f"∂{names[id(graph.output[id(n)])]}/∂{names[id(t)]}" for t, n, _ in steps]
     lines = [f"∂{root}/∂{names[id(start)]} = " + " · ".join(symbols)]
-    factors = [_local_derivative(n, i) for _, n, i in steps]
+    factors = [_derivative(graph, names, n, i) for _, n, i in steps]
     if all(factors):
         lines.append("= " + " · ".join(_factor(f) for f in factors))
-        cancelled, merged = _cancel(steps, factors)
+        cancelled, merged = _cancel(graph, names, steps, factors)
         if merged:
             why = "; ".join(f"{symbols[k]} · {symbols[k + 1]} = {derivative}" for k, derivative in merged)
             lines.append("= " + " · ".join(_factor(f) for f in cancelled) + f"   (shortcut: {why})")
@@ -521,19 +635,31 @@ def _one_path(graph: _Graph, start: Tensor) -> list[tuple[Tensor, Node, int]]:
     """The steps (input, operation, input index) of one path from ``start`` to the root, root first.
 
     Shortcut edges are avoided, so the path is the one the lecture writes; breadth first, so it
-    is a shortest one.
+    is a shortest one. When ``start`` reaches the data loss (the loss node nearest the root), the
+    path goes through it: for a weight under a penalty, J = L + R, the chain rule through the
+    network, not the penalty's one step.
     """
+    loss = next((graph.output[id(n)] for n in graph.nodes if isinstance(n, Loss) and id(n) in graph.output), None)
+    if loss is not None and loss is not graph.root and loss is not start:
+        to_loss = _shortest(graph, start, loss)
+        if to_loss:
+            return _shortest(graph, loss, graph.root) + to_loss
+    return _shortest(graph, start, graph.root)
+
+
+def _shortest(graph: _Graph, start: Tensor, end: Tensor) -> list[tuple[Tensor, Node, int]]:
+    """The steps of a shortest path from ``start`` to ``end`` without shortcut edges, ``end`` first."""
     consumers = _consumers(graph)
     came_from: dict[int, tuple[Tensor, Node, int]] = {}
     queue = deque([start])
-    while queue and id(graph.root) not in came_from:
+    while queue and id(end) not in came_from:
         tensor = queue.popleft()
         for node, index in consumers.get(id(tensor), ()):
             out = graph.output[id(node)]
             if _shown_for(node, index) is None and id(out) not in came_from and out is not start:
                 came_from[id(out)] = (tensor, node, index)
                 queue.append(out)
-    steps, tensor = [], graph.root
+    steps, tensor = [], end
     while tensor is not start and id(tensor) in came_from:
         steps.append(came_from[id(tensor)])
         tensor = steps[-1][0]
@@ -573,7 +699,7 @@ def _count_paths(graph: _Graph, start: Tensor) -> int:
 
 
 def _cancel(
-    steps: list[tuple[Tensor, Node, int]], factors: list[str | None]
+    graph: _Graph, names: dict[int, str], steps: list[tuple[Tensor, Node, int]], factors: list[str | None]
 ) -> tuple[list[str | None], list[tuple[int, str]]]:
     """Replace two factors by the derivative a node's cancellation rule sends past them.
 
@@ -589,7 +715,7 @@ def _cancel(
         _, node, index = steps[k]
         receiver = type(node).cancels.get(index)
         passes = receiver is not None and k + 1 < len(steps) and node.inputs[receiver] is steps[k + 1][0]
-        derivative = _local_derivative(node, receiver) if passes else None
+        derivative = _derivative(graph, names, node, receiver) if passes else None
         if derivative:
             out.append(derivative)
             merged.append((k, derivative))
@@ -612,6 +738,35 @@ def _factor(expression: str | None) -> str:
 
 
 # ============================================================ notes
+
+
+def _grad_notes(graph: _Graph, names: dict[int, str], show_grads: bool) -> list[str]:
+    """Which .grad are not shown because other calls wrote them, and which add up several calls."""
+    if not show_grads:
+        return []
+    root = names[id(graph.root)]
+    foreign: dict[str, list[str]] = {}  # why a gradient is not shown → the tensors' names
+    accumulated: dict[int, list[str]] = {}  # calls → the tensors' names
+    for t in reversed(graph.tensors):
+        if t.requires_grad and t is not graph.root:
+            source, why = root_grad(t, graph.root, root)
+            if why is not None:
+                foreign.setdefault(why, []).append(names[id(t)])
+            elif source is not None and source.calls > 1:
+                accumulated.setdefault(source.calls, []).append(names[id(t)])
+    lines = [
+        f"no gradient shown for {_listed(which)}: .grad {why} (set .grad = None, then {root}.backward())"
+        for why, which in foreign.items()
+    ]
+    lines += [
+        f"the gradients of {_listed(which)} are accumulated over {calls} calls of {root}.backward()"
+        for calls, which in accumulated.items()
+    ]
+    return lines
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
 
 
 def _notes(graph: _Graph, names: dict[int, str], show_grads: bool) -> list[str]:

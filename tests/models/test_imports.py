@@ -40,8 +40,19 @@ def runtime_imports(path: Path) -> list[tuple[str, bool]]:
 def test_models_build_graphs_through_the_functional_api_not_the_top_level_package(path):
     imports = runtime_imports(path)
     assert "tinygraph" not in [name for name, _ in imports], f"{path.name} imports tinygraph itself"
-    deferred = [name for name, top in imports if not top and name.startswith("tinygraph")]
+    deferred = [name for name, top in imports if not top and name.startswith("tinygraph") and name not in OPTIONAL]
     assert deferred == [], f"{path.name} imports {deferred} inside a function"
+
+
+# Modules that need an optional dependency (matplotlib), imported when a method needs them: not a
+# cycle, since they import no model at run time.
+OPTIONAL = {"tinygraph.plots"}
+
+
+def test_the_optional_modules_import_no_model_at_run_time():
+    for module in OPTIONAL:
+        path = PACKAGE.parent / f"{module.split('.')[-1]}.py"
+        assert not [name for name, _ in runtime_imports(path) if name.startswith("tinygraph.models")], module
 
 
 def test_the_training_loop_and_the_checks_do_not_import_the_models():

@@ -25,8 +25,11 @@ def test_value_and_gradient(w, v, lam):
 def test_it_shows_its_formula_and_the_local_derivative_on_each_edge():
     node = L2Penalty(0.1)
     node(tg.tensor(np.ones(2), requires_grad=True), tg.tensor(np.ones((2, 2)), requires_grad=True))
-    assert node.formula == "R = (λ/2)‖w‖²"
-    assert node.local_derivatives == ("λw", "λw")
+    assert node.formula == "R = (λ/2)(‖w₁‖² + ‖w₂‖²)" and node.symbols == ("w₁", "w₂")
+    assert node.local_derivatives == ("λw₁", "λw₂")
+    one = L2Penalty(0.1)
+    one(tg.tensor(np.ones(2), requires_grad=True))
+    assert (one.formula, one.local_derivatives) == ("R = (λ/2)‖w‖²", ("λw",))
 
 
 @given(w=tst.arrays(tst.shapes(1, 2), min_value=-10, max_value=10), lam=st.floats(0, 5))

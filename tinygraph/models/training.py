@@ -15,13 +15,20 @@ The loop gets arrays the model has already checked (``Model.fit`` runs the check
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm.auto import tqdm
+
+# In Jupyter, tqdm.auto draws a widget, which needs ipywidgets: without it, it would warn
+# (TqdmWarning: IProgress not found) and print text anyway. So take the text bar from the start.
+if importlib.util.find_spec("ipywidgets") is None:
+    from tqdm.std import tqdm
+else:
+    from tqdm.auto import tqdm
 
 from tinygraph import optim
 from tinygraph._checks import count, random_seed
@@ -51,7 +58,7 @@ class DivergingWarning(UserWarning):
     """
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
     """What ``fit`` recorded, one entry per epoch (per iteration for L-BFGS).
 
@@ -70,6 +77,32 @@ class History:
 
     def __len__(self) -> int:
         return len(self.loss)
+
+    def __repr__(self) -> str:
+        """One line: the epochs, and each curve from its first value to its last."""
+        if not self.loss:
+            return "History(0 epochs)"
+        curves = [
+            f"{name} {values[0]:.4g} → {values[-1]:.4g}"
+            for name, values in (
+                ("loss", self.loss),
+                ("accuracy", self.accuracy),
+                ("val_loss", self.val_loss),
+                ("val_accuracy", self.val_accuracy),
+            )
+            if values
+        ]
+        epochs = len(self.loss)
+        return f"History({epochs} epoch{'s' if epochs != 1 else ''}: {', '.join(curves)})"
+
+    def plot(self, path: Any = None, *, title: str = "") -> Any:
+        """The loss and accuracy curves: ``tinygraph.plots.plot_history(self, path, title=title)``.
+
+        Returns the matplotlib Figure, which Jupyter displays; needs matplotlib (``tinygraph[train]``).
+        """
+        from tinygraph import plots  # matplotlib is optional: imported only when a plot is asked for
+
+        return plots.plot_history(self, path, title=title)
 
 
 def fit(

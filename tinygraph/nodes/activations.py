@@ -25,6 +25,7 @@ class Sigmoid(Node):
     """
 
     formula = "a = σ(z)"
+    symbols = ("z",)
     local_derivatives = ("a(1 − a)",)
 
     def forward(self, z: ndarray) -> ndarray:
@@ -50,6 +51,7 @@ class Logit(Node):
     """
 
     formula = "z = log(p / (1 − p))"
+    symbols = ("p",)
     local_derivatives = ("1 / (p(1 − p))",)
 
     def forward(self, p: ndarray) -> ndarray:
@@ -74,6 +76,7 @@ class Tanh(Node):
     """a = tanh(z);  da/dz = 1 − a²."""
 
     formula = "a = tanh(z)"
+    symbols = ("z",)
     local_derivatives = ("1 − a²",)
 
     def forward(self, z: ndarray) -> ndarray:
@@ -92,6 +95,7 @@ class ReLU(Node):
     """a = max(z, 0);  da/dz = 1 where z > 0, else 0."""
 
     formula = "a = max(z, 0)"
+    symbols = ("z",)
     local_derivatives = ("1 if z > 0 else 0",)
 
     def forward(self, z: ndarray) -> ndarray:
@@ -116,6 +120,7 @@ class Softmax(Node):
     """
 
     formula = "a = softmax(z)"
+    symbols = ("z",)
     local_derivatives = ("diag(a) − a aᵀ",)
 
     def __init__(self, axis: int = -1) -> None:
@@ -142,6 +147,7 @@ class LogSoftmax(Node):
     """
 
     formula = "log a = z − logsumexp(z)"
+    symbols = ("z",)
     local_derivatives = ("I − softmax(z)",)
 
     def __init__(self, axis: int = -1) -> None:
@@ -181,6 +187,7 @@ class SoftmaxLog(Node):
     title = "Log"
     cancels = {0: 1}
     formula = "log a = log softmax(z)"
+    symbols = ("a", "z")
     local_derivatives = ("1 / a", "I − softmax(z)")
 
     def __init__(self, axis: int = -1) -> None:

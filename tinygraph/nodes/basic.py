@@ -26,6 +26,7 @@ class Add(Node):
     """z = x + y;  dz/dx = 1, dz/dy = 1."""
 
     formula = "z = x + y"
+    symbols = ("x", "y")
     local_derivatives = ("1", "1")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
@@ -43,6 +44,7 @@ class Sub(Node):
     """z = x − y;  dz/dx = 1, dz/dy = −1."""
 
     formula = "z = x − y"
+    symbols = ("x", "y")
     local_derivatives = ("1", "−1")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
@@ -60,6 +62,7 @@ class Neg(Node):
     """z = −x;  dz/dx = −1."""
 
     formula = "z = −x"
+    symbols = ("x",)
     local_derivatives = ("−1",)
 
     def forward(self, x: ndarray) -> ndarray:
@@ -77,6 +80,7 @@ class Mul(Node):
     """z = x · y;  dz/dx = y, dz/dy = x."""
 
     formula = "z = x · y"
+    symbols = ("x", "y")
     local_derivatives = ("y", "x")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
@@ -99,6 +103,7 @@ class Div(Node):
     """z = x / y;  dz/dx = 1 / y, dz/dy = −x / y² = −z / y."""
 
     formula = "z = x / y"
+    symbols = ("x", "y")
     local_derivatives = ("1 / y", "−x / y²")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
@@ -122,6 +127,7 @@ class Pow(Node):
     """z = x ** p;  dz/dx = p · x^(p − 1), dz/dp = z · log x (for x > 0)."""
 
     formula = "z = x ** p"
+    symbols = ("x", "p")
     local_derivatives = ("p x^(p − 1)", "z log x")
 
     def forward(self, x: ndarray, p: ndarray) -> ndarray:
@@ -159,6 +165,7 @@ class MatMul(Node):
     """z = x @ y (NumPy's matmul rules);  dL/dx = dL/dz @ yᵀ, dL/dy = xᵀ @ dL/dz."""
 
     formula = "z = x @ y"
+    symbols = ("x", "y")
     local_derivatives = ("· yᵀ", "xᵀ ·")
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
@@ -202,6 +209,7 @@ class Exp(Node):
     """a = eˣ;  da/dx = eˣ = a."""
 
     formula = "a = eˣ"
+    symbols = ("x",)
     local_derivatives = ("eˣ",)
 
     def forward(self, x: ndarray) -> ndarray:
@@ -220,6 +228,7 @@ class Log(Node):
     """a = log x;  da/dx = 1 / x."""
 
     formula = "a = log x"
+    symbols = ("x",)
     local_derivatives = ("1 / x",)
 
     def forward(self, x: ndarray) -> ndarray:
@@ -275,6 +284,7 @@ class Sum(_Reduction):
     """s = Σ x over ``axis``;  ds/dx = 1 for every summed element."""
 
     formula = "s = Σ x"
+    symbols = ("x",)
     local_derivatives = ("1",)
 
     def forward(self, x: ndarray) -> ndarray:
@@ -292,6 +302,7 @@ class Mean(_Reduction):
     """m = (1/n) Σ x over ``axis``;  dm/dx = 1/n."""
 
     formula = "m = mean(x)"
+    symbols = ("x",)
     local_derivatives = ("1 / n",)
 
     def forward(self, x: ndarray) -> ndarray:
@@ -311,6 +322,7 @@ class Max(_Reduction):
     """m = max x over ``axis``;  dm/dx = 1 at the maximum (split evenly between ties), else 0."""
 
     formula = "m = max(x)"
+    symbols = ("x",)
     local_derivatives = ("1 at the max",)
 
     def forward(self, x: ndarray) -> ndarray:
@@ -333,6 +345,7 @@ class Reshape(Node):
     """y = x reshaped;  dL/dx = dL/dy reshaped back."""
 
     formula = "y = reshape(x)"
+    symbols = ("x",)
     local_derivatives = ("reshape back",)
 
     def __init__(self, shape: Any) -> None:
@@ -354,6 +367,7 @@ class Transpose(Node):
     """y = x with its axes permuted;  dL/dx = dL/dy with the inverse permutation."""
 
     formula = "y = xᵀ"
+    symbols = ("x",)
     local_derivatives = ("transpose back",)
 
     def __init__(self, axes: Any = None) -> None:
@@ -384,6 +398,7 @@ class GetItem(Node):
     """
 
     formula = "y = x[i]"
+    symbols = ("x",)
     local_derivatives = ("scatter back",)
 
     def __init__(self, index: Any) -> None:

@@ -29,6 +29,7 @@ class Linear(Node):
     """
 
     formula = "z = x @ w + b"
+    symbols = ("x", "w", "b")
     local_derivatives = ("w", "x", "1")
 
     def forward(self, x: ndarray, w: ndarray, b: ndarray | None = None) -> ndarray:

@@ -79,6 +79,7 @@ class BCE(Loss):
     """
 
     formula = "L = −[y log a + (1 − y) log(1 − a)]"
+    symbols = ("a", "y")
     per_example_derivatives = ("(a − y) / (a(1 − a))", None)
 
     def forward(self, p: ndarray, y: ndarray) -> ndarray:
@@ -135,6 +136,7 @@ class SigmoidBCE(BCE):
     """
 
     title = "BCE"
+    symbols = ("a", "y", "z")
     cancels = {0: 2}
     per_example_derivatives = ("(a − y) / (a(1 − a))", None, "(a − y)")
 
@@ -173,6 +175,7 @@ class BCEWithLogits(Loss):
     """
 
     formula = "L = log(1 + eᶻ) − y z"
+    symbols = ("z", "y")
     per_example_derivatives = ("(σ(z) − y)", None)
 
     def forward(self, z: ndarray, y: ndarray) -> ndarray:
@@ -211,6 +214,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     formula = "L = −Σ_k y_k log softmax(z)_k"
+    symbols = ("z", "y")
     per_example_derivatives = ("(softmax(z) − y)", None)
 
     def forward(self, logits: ndarray, y: ndarray) -> ndarray:
@@ -266,6 +270,7 @@ class MSE(Loss):
     """Mean squared error l = (pred − y)²;  dl/dpred = 2 (pred − y)."""
 
     formula = "L = (ŷ − y)²"
+    symbols = ("ŷ", "y")
     per_example_derivatives = ("2(ŷ − y)", "−2(ŷ − y)")
 
     def forward(self, pred: ndarray, y: ndarray) -> ndarray:

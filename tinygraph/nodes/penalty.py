@@ -11,6 +11,9 @@ from tinygraph._types import Grads
 from tinygraph.node import Node
 
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 class L2Penalty(Node):
     """R = (λ/2) Σ_i ‖w_i‖² over the weight tensors it is called on (biases are not penalized).
 
@@ -48,7 +51,15 @@ class L2Penalty(Node):
 
     def forward(self, *weights: ndarray) -> ndarray:
         self.weights = weights
-        self.local_derivatives = ("λw",) * len(weights)
+        # One symbol per weight, so that a diagram writes each in its tensor's name: (‖W1‖² + ‖W2‖²).
+        self.symbols = (
+            ("w",)
+            if len(weights) == 1
+            else tuple(f"w{k}".translate(_SUBSCRIPTS) for k in range(1, len(weights) + 1))
+        )
+        if len(weights) > 1:
+            self.formula = "R = (λ/2)(" + " + ".join(f"‖{w}‖²" for w in self.symbols) + ")"
+        self.local_derivatives = tuple(f"λ{w}" for w in self.symbols)
         return 0.5 * self.lam * sum((w * w).sum() for w in weights)
 
     def backward(self, grad: ndarray) -> Grads:
