@@ -206,3 +206,15 @@ def test_elementwise_methods_match_numpy(fn):
     x = tg.tensor(data, requires_grad=True)
     np.testing.assert_allclose(getattr(x, fn)().data, reference(data))
     assert gradcheck(lambda t: getattr(t, fn)(), [x])
+
+
+def test_a_tensor_with_a_gradient_pickles_and_copies_with_its_values_and_gradient():
+    import copy
+    import pickle
+
+    w = tg.tensor([1.0, -2.0], requires_grad=True, name="w")
+    (w * w).sum().backward()
+    for clone in (pickle.loads(pickle.dumps(w)), copy.deepcopy(w)):
+        np.testing.assert_array_equal(clone.data, w.data)
+        np.testing.assert_array_equal(clone.grad, [2.0, -4.0])
+        assert clone.requires_grad and clone.name == "w" and clone.is_leaf

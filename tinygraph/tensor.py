@@ -87,6 +87,18 @@ class Tensor:
         out._grad_source = None
         return out
 
+    # The engine's record of which backward wrote .grad holds weak references, which cannot be
+    # pickled or copied: a pickled tensor keeps its gradient, but not where it came from.
+    _UNPICKLED = ("_grad_source", "__weakref__")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__ if name not in self._UNPICKLED}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._grad_source = None
+
     # ----------------------------------------------------------------- array attributes
     @property
     def shape(self) -> tuple[int, ...]:
