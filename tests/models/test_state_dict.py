@@ -156,3 +156,13 @@ def test_an_optimizer_checks_the_hyperparameters_it_loads_and_changes_nothing(en
     with pytest.raises(ValueError, match=message):
         opt.load_state_dict({**opt.state_dict(), **entries})
     assert (opt.lr, opt.momentum) == (0.1, 0.5)
+
+
+def test_load_state_dict_refuses_complex_or_non_numeric_values_and_changes_nothing():
+    model = LogisticRegression(3, seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"state_dict\['w'\] holds complex numbers"):
+        model.load_state_dict({"w": before["w"] + 1j, "b": 0.0})
+    with pytest.raises(ValueError, match=r"state_dict\['w'\] must be numeric"):
+        model.load_state_dict({"w": ["a", "b", "c"], "b": 0.0})
+    np.testing.assert_array_equal(model.w.data, before["w"])
