@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from tinygraph._checks import random_seed
 from tinygraph.models import MLP, LogisticRegression, Model, SoftmaxRegression
 from tinygraph.modes import no_grad
 from tinygraph.tensor import Tensor
@@ -305,7 +306,7 @@ class MLPClassifier(_Classifier):
 def _seed(random_state: Any) -> int | None:
     """scikit-learn's random_state (None, an int, a RandomState or a Generator) as the models' seed."""
     if random_state is None or isinstance(random_state, (int, np.integer)):
-        return None if random_state is None else int(random_state)
+        return random_seed(random_state, "random_state")
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
     if isinstance(random_state, np.random.Generator):
