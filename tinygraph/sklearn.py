@@ -143,7 +143,30 @@ class _Classifier(ClassifierMixin, BaseEstimator):
             return self.model_.net_input(X).data
 
 
-class LogisticRegressionClassifier(_Classifier):
+class _LinearClassifier(_Classifier):
+    """The hyperparameters the two linear models share (documented on ``LogisticRegressionClassifier``)."""
+
+    def __init__(
+        self,
+        *,
+        lr: float | None = 0.2,
+        epochs: int = 100,
+        batch_size: int | None = 32,
+        optimizer: str = "sgd",
+        l2: float = 1e-3,
+        random_state: Any = None,
+        progress: bool = False,
+    ) -> None:
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.l2 = l2
+        self.random_state = random_state
+        self.progress = progress
+
+
+class LogisticRegressionClassifier(_LinearClassifier):
     """Binary logistic regression, a = σ(wᵀx + b), as a scikit-learn classifier.
 
     Parameters
@@ -183,25 +206,6 @@ class LogisticRegressionClassifier(_Classifier):
     set lr too (None is that optimizer's default).
     """
 
-    def __init__(
-        self,
-        *,
-        lr: float | None = 0.2,
-        epochs: int = 100,
-        batch_size: int | None = 32,
-        optimizer: str = "sgd",
-        l2: float = 1e-3,
-        random_state: Any = None,
-        progress: bool = False,
-    ) -> None:
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.l2 = l2
-        self.random_state = random_state
-        self.progress = progress
-
     def _make_model(self, n_features: int, n_classes: int, seed: int | None) -> Model:
         if n_classes != 2:
             raise ValueError(
@@ -216,7 +220,7 @@ class LogisticRegressionClassifier(_Classifier):
         return tags
 
 
-class SoftmaxRegressionClassifier(_Classifier):
+class SoftmaxRegressionClassifier(_LinearClassifier):
     """Softmax (multinomial logistic) regression, a = softmax(xW + b), as a scikit-learn classifier.
 
     Parameters are those of ``LogisticRegressionClassifier``; any number of classes K ≥ 2.
@@ -228,25 +232,6 @@ class SoftmaxRegressionClassifier(_Classifier):
     model_ : tinygraph.models.SoftmaxRegression
     history_ : tinygraph.models.History
     """
-
-    def __init__(
-        self,
-        *,
-        lr: float | None = 0.2,
-        epochs: int = 100,
-        batch_size: int | None = 32,
-        optimizer: str = "sgd",
-        l2: float = 1e-3,
-        random_state: Any = None,
-        progress: bool = False,
-    ) -> None:
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.l2 = l2
-        self.random_state = random_state
-        self.progress = progress
 
     def _make_model(self, n_features: int, n_classes: int, seed: int | None) -> Model:
         return SoftmaxRegression(n_features, n_classes, l2=self.l2, seed=seed)
