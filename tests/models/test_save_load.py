@@ -64,6 +64,12 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
         Model.load(tmp_path / "missing.npz")
 
 
+def test_a_folder_is_called_a_folder_not_a_missing_file(tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ModelFileError, match="out: a folder, not a model file"):
+        Model.load(tmp_path / "out")
+
+
 # ----------------------------------------------------------------------------- malformed files
 def header(model="LogisticRegression", **config):
     config = config or {"n_features": 3, "l2": 0.0}
