@@ -110,7 +110,7 @@ GOOD = {"w": np.zeros(3), "b": np.zeros(())}
         (header(), {"w": np.zeros(3, np.int64), "b": np.zeros(())}, "has dtype int64"),
         (header(), {"w": np.zeros(3, complex), "b": np.zeros(())}, "has dtype complex128"),
         (header(), {"w": np.array([1.0, "a", None], dtype=object), "b": np.zeros(())}, "has dtype object"),
-        (header("MLP", sizes=5, activation="relu", l2=0.0), GOOD, "sizes must be a list"),
+        (header("MLP", sizes=5, activation="relu", l2=0.0), GOOD, "sizes must be a sequence of layer widths"),
         (header("MLP", sizes=[3, 2], activation="gelu", l2=0.0), {"W1": np.zeros((3, 2)), "b1": np.zeros(2)},
          "activation must be one of"),
     ],
