@@ -7,7 +7,8 @@ fitted model is ``model_`` and its ``History`` is ``history_``, so ``tg.draw(est
 shows the lecture's graph. They pass ``sklearn.utils.estimator_checks.check_estimator`` and work
 with ``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``.
 
-This module imports scikit-learn, and it is the only one that does: ``import tinygraph`` works
+This module imports scikit-learn when it is imported, the only one that does (``tinygraph.data``
+imports it only when a dataset, a split or scaling is asked for): ``import tinygraph`` works
 without it (``pip install tinygraph[train]`` brings it).
 
 Examples
