@@ -101,7 +101,7 @@ class Optimizer:
         if unknown:
             raise ValueError(f"state_dict does not fit this {type(self).__name__}: unknown entries {sorted(unknown)}")
         for i, (p, s) in enumerate(zip(self.params, saved)):
-            if not isinstance(s, dict):
+            if not isinstance(s, dict):  # noqa: TRY004 (like every misfit here: ValueError, as documented)
                 raise ValueError(f"state_dict: the state of parameter {i} must be a dict, got {s!r}")
             for key, value in s.items():
                 if isinstance(value, np.ndarray) and value.shape != p.shape:

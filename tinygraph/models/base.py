@@ -240,7 +240,8 @@ class Model:
                 f"unexpected {sorted(unexpected)}"
             )
         values = {
-            name: float_array(state[name], f"state_dict[{name!r}]").astype(p.dtype) for name, p in self.params.items()
+            name: float_array(state[name], f"state_dict[{name!r}]").astype(p.dtype)
+            for name, p in self.params.items()
         }
         for name, p in self.params.items():
             if values[name].shape != p.shape:
