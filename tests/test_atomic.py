@@ -115,3 +115,10 @@ def test_a_kill_mid_write_leaves_the_old_file_loadable(tmp_path):
             np.testing.assert_array_equal(archive["w"], old)
     leftovers = [name for name in os.listdir(tmp_path) if name != "params.npz"]
     assert all(name.startswith(".params.npz.") and name.endswith(".tmp") for name in leftovers)
+
+
+def test_a_missing_directory_is_an_error_naming_the_target_not_the_temporary(tmp_path):
+    target = tmp_path / "missing" / "params.npz"
+    with pytest.raises(FileNotFoundError) as raised, atomic_write(target):
+        pass
+    assert raised.value.filename == str(target) and ".tmp" not in str(raised.value)

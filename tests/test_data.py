@@ -192,6 +192,13 @@ def test_load_refuses_what_it_cannot_find(tmp_path):
         data.load("iris", target="species")
 
 
+@pytest.mark.parametrize("load", [lambda path: data.load(path, target="y"), lambda path: data.load_csv(path, "y")])
+def test_a_folder_is_called_a_folder_not_a_missing_file(tmp_path, load):
+    (tmp_path / "runs.csv").mkdir()
+    with pytest.raises(ValueError, match=r"runs\.csv is a folder, not a CSV file"):
+        load(tmp_path / "runs.csv")
+
+
 def test_the_split_is_seeded_stratified_and_a_partition():
     ds = data.load("iris")
     X_train, X_test, y_train, y_test = data.train_test_split(ds.X, ds.y, test_size=0.2, seed=3)

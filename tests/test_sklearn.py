@@ -238,3 +238,10 @@ def test_lbfgs_through_the_estimator_reaches_scikit_learns_optimum(cancer):
     np.testing.assert_allclose(est.history_.loss[-1], ours, rtol=1e-12)
     np.testing.assert_allclose(est.decision_function(X), reference.decision_function(X), rtol=1e-3, atol=1e-3)
     np.testing.assert_array_equal(est.predict(X), reference.predict(X))
+
+
+@pytest.mark.parametrize("random_state", [-1, 1.5])
+def test_a_bad_random_state_is_named_as_random_state(cancer, random_state):
+    X, y = cancer
+    with pytest.raises(ValueError, match="^random_state must"):
+        LogisticRegressionClassifier(epochs=1, random_state=random_state).fit(X[:20], y[:20])

@@ -79,7 +79,10 @@ def atomic_write(
 
 
 def _create_beside(path: Path) -> tuple[int, Path]:
-    """A new, empty file in ``path``'s directory, open for writing, with an unused name."""
+    """A new, empty file in ``path``'s directory, open for writing, with an unused name.
+
+    An OSError (no such directory, no permission) names ``path``, not the temporary file.
+    """
     while True:
         temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
@@ -87,6 +90,8 @@ def _create_beside(path: Path) -> tuple[int, Path]:
                            _NEW_FILE_MODE), temporary
         except FileExistsError:  # pragma: no cover (one chance in four billion)
             continue
+        except OSError as error:
+            raise type(error)(error.errno, error.strerror, str(path)) from None
 
 
 def _fsync_directory(folder: Path) -> None:

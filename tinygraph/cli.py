@@ -363,7 +363,7 @@ def _write_diagram(model: Model, loss: Any, path: Path) -> Path:
     loss.backward(retain_grads=True)
     diagram = tg.draw(loss)
     try:
-        picture = diagram.pipe(format=path.suffix[1:])
+        picture = diagram.pipe(format=path.suffix[1:].lower())  # --out may say .PNG
     except GraphvizNotFoundError:  # raised by the diagram's pipe where `dot` is missing
         source = path.with_suffix(".gv")
         with atomic_write(source, "w") as file:
@@ -389,6 +389,11 @@ def _draw(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(0)
     X = rng.standard_normal((8, args.features))
     y = np.arange(8) % args.classes
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file where a folder should be: "File exists" would not say which
+        blocking = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+        problem = f"{blocking} is a file, not a folder" if blocking else error.strerror or str(error)
+        raise ValueError(f"--out {path} cannot be written: {problem}") from None
     print(f"wrote {_write_diagram(model, model.loss(X, y), path)}")
     return 0

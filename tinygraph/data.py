@@ -64,7 +64,7 @@ def load(source: str | Path, target: str | None = None) -> Dataset:
     Raises
     ------
     ValueError
-        For an unknown name, or a CSV file without ``target``; see ``load_csv`` for the rest.
+        For an unknown name, a folder, or a CSV file without ``target``; see ``load_csv`` for the rest.
     FileNotFoundError
         For a path that does not exist.
     """
@@ -75,8 +75,7 @@ def load(source: str | Path, target: str | None = None) -> Dataset:
     path = Path(source)
     if path.suffix.lower() != ".csv" and not path.exists():
         raise ValueError(f"unknown dataset {str(source)!r}: choose {', '.join(DATASETS)} or a path to a .csv file")
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+    _check_file(path)
     if target is None:
         raise ValueError(f"{path} is a CSV file: name its label column with --target/target")
     return load_csv(path, target)
@@ -111,15 +110,14 @@ def load_csv(path: str | Path, target: str) -> Dataset:
     FileNotFoundError
         If there is no such file.
     ValueError
-        For an empty file or one that is not UTF-8 text; a header with a repeated or empty name or
+        For a folder, an empty file or one that is not UTF-8 text; a header with a repeated or empty name or
         without the target column; rows of the wrong length; a malformed or oversized field
         (over ``csv.field_size_limit()``); a non-numeric, empty or non-finite feature value; an
         empty or NaN label; or fewer than two classes. The message names the file, the column and
         the row, as the line number a text editor shows (the header is line 1).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+    _check_file(path)
     table = _csvfile.read(path, target)
     names, classes = _classes(table.labels)
     if len(names) < 2:
@@ -128,6 +126,14 @@ def load_csv(path: str | Path, target: str) -> Dataset:
         )
     y = np.take(classes, table.codes, out=table.codes)  # in place: the codes are not needed after
     return Dataset(path.stem, table.X, y, table.feature_names, names)
+
+
+def _check_file(path: Path) -> None:
+    """FileNotFoundError if nothing is at ``path``, ValueError if a folder is."""
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a CSV file")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
 
 
 def _classes(labels: list[str]) -> tuple[tuple[str, ...], np.ndarray]:

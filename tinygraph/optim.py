@@ -57,6 +57,10 @@ class Optimizer:
         self.lr = number(lr, "lr", "> 0")
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
+    def _check_hyperparameters(self) -> None:
+        """Check the hyperparameters (as ``__init__`` and ``load_state_dict`` set them), as floats."""
+        self.lr = number(self.lr, "lr", "> 0")
+
     def zero_grad(self) -> None:
         """Forget the gradients (backward accumulates into ``.grad``, so clear it before each pass)."""
         for p in self.params:
@@ -81,7 +85,14 @@ class Optimizer:
         return {**hyperparameters, "state": [_copy_state(s) for s in self.state]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned (copied); the parameter list stays this optimizer's own."""
+        """Restore what ``state_dict`` returned (copied); the parameter list stays this optimizer's own.
+
+        Raises
+        ------
+        ValueError
+            When the states do not fit the parameters (their number, an array's shape), an entry is
+            unknown, or a hyperparameter is out of range; nothing is changed then.
+        """
         saved = state.get("state")
         if not isinstance(saved, list) or len(saved) != len(self.params):
             count = len(saved) if isinstance(saved, list) else "no"
@@ -89,9 +100,23 @@ class Optimizer:
         unknown = set(state) - set(vars(self)) - {"state"}
         if unknown:
             raise ValueError(f"state_dict does not fit this {type(self).__name__}: unknown entries {sorted(unknown)}")
-        for key, value in state.items():
-            if key != "state":
-                setattr(self, key, value)
+        for i, (p, s) in enumerate(zip(self.params, saved)):
+            if not isinstance(s, dict):  # noqa: TRY004 (like every misfit here: ValueError, as documented)
+                raise ValueError(f"state_dict: the state of parameter {i} must be a dict, got {s!r}")
+            for key, value in s.items():
+                if isinstance(value, np.ndarray) and value.shape != p.shape:
+                    raise ValueError(
+                        f"state_dict: {key!r} of parameter {i} has shape {value.shape}, the parameter {p.shape}"
+                    )
+        before = dict(vars(self))
+        try:
+            for key, value in state.items():
+                if key != "state":
+                    setattr(self, key, value)
+            self._check_hyperparameters()
+        except ValueError as error:
+            vars(self).update(before)  # nothing is changed
+            raise ValueError(f"state_dict: {error}") from None
         self.state = [_copy_state(s) for s in saved]
 
 
@@ -116,10 +141,15 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not (is_number(momentum) and 0 <= momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
-        self.weight_decay = number(weight_decay, "weight_decay", ">= 0")
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self._check_hyperparameters()
+
+    def _check_hyperparameters(self) -> None:
+        super()._check_hyperparameters()
+        if not (is_number(self.momentum) and 0 <= self.momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        self.momentum = float(self.momentum)
+        self.weight_decay = number(self.weight_decay, "weight_decay", ">= 0")
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
@@ -152,10 +182,18 @@ class Adam(Optimizer):
         self, params: Iterable[Tensor], lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
     ) -> None:
         super().__init__(params, lr)
-        if len(betas) != 2 or not all(is_number(beta) and 0 <= beta < 1 for beta in betas):
+        if len(betas) != 2:
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
-        self.eps = number(eps, "eps", "> 0")
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self._check_hyperparameters()
+
+    def _check_hyperparameters(self) -> None:
+        super()._check_hyperparameters()
+        if not all(is_number(beta) and 0 <= beta < 1 for beta in (self.beta1, self.beta2)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {(self.beta1, self.beta2)!r}")
+        self.beta1, self.beta2 = float(self.beta1), float(self.beta2)
+        self.eps = number(self.eps, "eps", "> 0")
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         t = state["t"] = state.get("t", 0) + 1

@@ -7,7 +7,8 @@ fitted model is ``model_`` and its ``History`` is ``history_``, so ``tg.draw(est
 shows the lecture's graph. They pass ``sklearn.utils.estimator_checks.check_estimator`` and work
 with ``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``.
 
-This module imports scikit-learn, and it is the only one that does: ``import tinygraph`` works
+This module imports scikit-learn when it is imported, the only one that does (``tinygraph.data``
+imports it only when a dataset, a split or scaling is asked for): ``import tinygraph`` works
 without it (``pip install tinygraph[train]`` brings it).
 
 Examples
@@ -31,6 +32,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from tinygraph._checks import random_seed
 from tinygraph.models import MLP, LogisticRegression, Model, SoftmaxRegression
 from tinygraph.modes import no_grad
 from tinygraph.tensor import Tensor
@@ -142,7 +144,30 @@ class _Classifier(ClassifierMixin, BaseEstimator):
             return self.model_.net_input(X).data
 
 
-class LogisticRegressionClassifier(_Classifier):
+class _LinearClassifier(_Classifier):
+    """The hyperparameters the two linear models share (documented on ``LogisticRegressionClassifier``)."""
+
+    def __init__(
+        self,
+        *,
+        lr: float | None = 0.2,
+        epochs: int = 100,
+        batch_size: int | None = 32,
+        optimizer: str = "sgd",
+        l2: float = 1e-3,
+        random_state: Any = None,
+        progress: bool = False,
+    ) -> None:
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.l2 = l2
+        self.random_state = random_state
+        self.progress = progress
+
+
+class LogisticRegressionClassifier(_LinearClassifier):
     """Binary logistic regression, a = σ(wᵀx + b), as a scikit-learn classifier.
 
     Parameters
@@ -182,25 +207,6 @@ class LogisticRegressionClassifier(_Classifier):
     set lr too (None is that optimizer's default).
     """
 
-    def __init__(
-        self,
-        *,
-        lr: float | None = 0.2,
-        epochs: int = 100,
-        batch_size: int | None = 32,
-        optimizer: str = "sgd",
-        l2: float = 1e-3,
-        random_state: Any = None,
-        progress: bool = False,
-    ) -> None:
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.l2 = l2
-        self.random_state = random_state
-        self.progress = progress
-
     def _make_model(self, n_features: int, n_classes: int, seed: int | None) -> Model:
         if n_classes != 2:
             raise ValueError(
@@ -215,7 +221,7 @@ class LogisticRegressionClassifier(_Classifier):
         return tags
 
 
-class SoftmaxRegressionClassifier(_Classifier):
+class SoftmaxRegressionClassifier(_LinearClassifier):
     """Softmax (multinomial logistic) regression, a = softmax(xW + b), as a scikit-learn classifier.
 
     Parameters are those of ``LogisticRegressionClassifier``; any number of classes K ≥ 2.
@@ -227,25 +233,6 @@ class SoftmaxRegressionClassifier(_Classifier):
     model_ : tinygraph.models.SoftmaxRegression
     history_ : tinygraph.models.History
     """
-
-    def __init__(
-        self,
-        *,
-        lr: float | None = 0.2,
-        epochs: int = 100,
-        batch_size: int | None = 32,
-        optimizer: str = "sgd",
-        l2: float = 1e-3,
-        random_state: Any = None,
-        progress: bool = False,
-    ) -> None:
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.l2 = l2
-        self.random_state = random_state
-        self.progress = progress
 
     def _make_model(self, n_features: int, n_classes: int, seed: int | None) -> Model:
         return SoftmaxRegression(n_features, n_classes, l2=self.l2, seed=seed)
@@ -305,7 +292,7 @@ class MLPClassifier(_Classifier):
 def _seed(random_state: Any) -> int | None:
     """scikit-learn's random_state (None, an int, a RandomState or a Generator) as the models' seed."""
     if random_state is None or isinstance(random_state, (int, np.integer)):
-        return None if random_state is None else int(random_state)
+        return random_seed(random_state, "random_state")
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
     if isinstance(random_state, np.random.Generator):

@@ -92,6 +92,7 @@ def test_a_hidden_layer_learns_xor_which_logistic_regression_cannot():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        ({"sizes": 3}, r"sizes must be a sequence of layer widths, e.g. \(4, 16, 3\); got 3"),
         ({"sizes": (3,)}, "at least the inputs and the outputs"),
         ({"sizes": (3, 0, 1)}, "sizes"),
         ({"sizes": (3, 2.5, 1)}, "sizes"),

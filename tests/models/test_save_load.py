@@ -64,6 +64,12 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
         Model.load(tmp_path / "missing.npz")
 
 
+def test_a_folder_is_called_a_folder_not_a_missing_file(tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ModelFileError, match="out: a folder, not a model file"):
+        Model.load(tmp_path / "out")
+
+
 # ----------------------------------------------------------------------------- malformed files
 def header(model="LogisticRegression", **config):
     config = config or {"n_features": 3, "l2": 0.0}
@@ -104,7 +110,7 @@ GOOD = {"w": np.zeros(3), "b": np.zeros(())}
         (header(), {"w": np.zeros(3, np.int64), "b": np.zeros(())}, "has dtype int64"),
         (header(), {"w": np.zeros(3, complex), "b": np.zeros(())}, "has dtype complex128"),
         (header(), {"w": np.array([1.0, "a", None], dtype=object), "b": np.zeros(())}, "has dtype object"),
-        (header("MLP", sizes=5, activation="relu", l2=0.0), GOOD, "sizes must be a list"),
+        (header("MLP", sizes=5, activation="relu", l2=0.0), GOOD, "sizes must be a sequence of layer widths"),
         (header("MLP", sizes=[3, 2], activation="gelu", l2=0.0), {"W1": np.zeros((3, 2)), "b1": np.zeros(2)},
          "activation must be one of"),
     ],

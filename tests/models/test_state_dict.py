@@ -133,3 +133,36 @@ def test_an_optimizer_refuses_a_state_dict_that_does_not_fit():
         ValueError, match=r"does not fit this SGD: unknown entries \['beta1', 'beta2', 'eps'\]"
     ):
         tg.optim.SGD([w], lr=0.1).load_state_dict(tg.optim.Adam([w]).state_dict())
+
+
+def test_an_optimizer_refuses_state_shaped_for_other_parameters_and_changes_nothing():
+    w = tg.tensor(np.ones(3), requires_grad=True)
+    opt = tg.optim.Adam([w], lr=0.1)
+    (w * w).sum().backward()
+    opt.step()
+    other = tg.optim.Adam([tg.tensor(np.ones(2), requires_grad=True)], lr=0.5)
+    with pytest.raises(ValueError, match=r"'m' of parameter 0 has shape \(3,\), the parameter \(2,\)"):
+        other.load_state_dict(opt.state_dict())
+    assert other.lr == 0.5 and other.state == [{}]
+
+
+@pytest.mark.parametrize(
+    "entries, message",
+    [({"lr": -1.0}, "lr must be a finite number > 0"), ({"momentum": 1.5}, r"momentum must be in \[0, 1\)")],
+)
+def test_an_optimizer_checks_the_hyperparameters_it_loads_and_changes_nothing(entries, message):
+    w = tg.tensor(np.ones(2), requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict({**opt.state_dict(), **entries})
+    assert (opt.lr, opt.momentum) == (0.1, 0.5)
+
+
+def test_load_state_dict_refuses_complex_or_non_numeric_values_and_changes_nothing():
+    model = LogisticRegression(3, seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"state_dict\['w'\] holds complex numbers"):
+        model.load_state_dict({"w": before["w"] + 1j, "b": 0.0})
+    with pytest.raises(ValueError, match=r"state_dict\['w'\] must be numeric"):
+        model.load_state_dict({"w": ["a", "b", "c"], "b": 0.0})
+    np.testing.assert_array_equal(model.w.data, before["w"])

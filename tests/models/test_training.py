@@ -191,6 +191,8 @@ def test_bad_data_is_refused_before_training(X, y, message):
         ({"validation": (X_OK,)}, r"validation must be a pair"),
         ({"validation": (X_OK, [0, 1, 2, 0])}, "needs labels 0 or 1"),
         ({"validation": (X_OK[:, :2], Y_OK)}, "validation X has 2 features"),
+        ({"shuffle": "no"}, "shuffle must be True or False, got 'no'"),
+        ({"progress": "False"}, "progress must be True or False, got 'False'"),
     ],
 )
 def test_bad_options_are_refused_before_training(options, message):

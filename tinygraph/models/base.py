@@ -19,7 +19,7 @@ import numpy as np
 from tinygraph._checks import number, random_seed
 from tinygraph.functional import l2_penalty
 from tinygraph.models import files, training
-from tinygraph.models.checks import check_X, check_y, validation_pair
+from tinygraph.models.checks import check_X, check_y, float_array, validation_pair
 from tinygraph.modes import name_scope, no_grad
 from tinygraph.tensor import Tensor, tensor
 
@@ -230,7 +230,8 @@ class Model:
         Raises
         ------
         ValueError
-            When a parameter is missing, one is unknown, or a shape differs; nothing is changed then.
+            When a parameter is missing, one is unknown, a value is not real numbers or a shape
+            differs; nothing is changed then.
         """
         missing, unexpected = set(self.params) - set(state), set(state) - set(self.params)
         if missing or unexpected:
@@ -238,7 +239,10 @@ class Model:
                 f"state_dict does not fit this {type(self).__name__}: missing {sorted(missing)}, "
                 f"unexpected {sorted(unexpected)}"
             )
-        values = {name: np.array(state[name], dtype=p.dtype) for name, p in self.params.items()}
+        values = {
+            name: float_array(state[name], f"state_dict[{name!r}]").astype(p.dtype)
+            for name, p in self.params.items()
+        }
         for name, p in self.params.items():
             if values[name].shape != p.shape:
                 raise ValueError(f"state_dict: {name!r} has shape {values[name].shape}, the model's has {p.shape}")

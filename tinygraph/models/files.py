@@ -107,8 +107,10 @@ def read(
     FileNotFoundError
         If ``path`` is not a file.
     ModelFileError
-        For anything else wrong with the file.
+        For a folder, or anything else wrong with the file.
     """
+    if path.is_dir():
+        raise ModelFileError(path, "a folder, not a model file")
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {path}")
     try:

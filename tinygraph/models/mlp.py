@@ -61,9 +61,7 @@ class MLP(Model):
         seed: int | None = None,
     ) -> None:
         super().__init__(l2=l2, seed=seed)
-        self.sizes = [count(n, "every entry of sizes") for n in sizes]
-        if len(self.sizes) < 2:
-            raise ValueError(f"sizes needs at least the inputs and the outputs, e.g. (4, 16, 3); got {list(sizes)}")
+        self.sizes = _widths(sizes)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.activation = activation
@@ -118,13 +116,20 @@ class MLP(Model):
 
     @staticmethod
     def _shapes(sizes: Any, activation: Any, l2: Any) -> dict[str, tuple[int, ...]]:
-        if not isinstance(sizes, (list, tuple)):
-            raise TypeError(f"sizes must be a list of layer widths, got {sizes!r}")
-        widths = [count(n, "every entry of sizes") for n in sizes]
         shapes = {}
-        for layer, (w_shape, b_shape) in enumerate(_layer_shapes(widths), start=1):
+        for layer, (w_shape, b_shape) in enumerate(_layer_shapes(_widths(sizes)), start=1):
             shapes[f"W{layer}"], shapes[f"b{layer}"] = w_shape, b_shape
         return shapes
+
+
+def _widths(sizes: Any) -> list[int]:
+    """``sizes`` as a list of at least two layer widths, each an int >= 1, or a ValueError saying what is off."""
+    if isinstance(sizes, (str, bytes)) or np.ndim(sizes) != 1:
+        raise ValueError(f"sizes must be a sequence of layer widths, e.g. (4, 16, 3); got {sizes!r}")
+    widths = [count(n, "every entry of sizes") for n in sizes]
+    if len(widths) < 2:
+        raise ValueError(f"sizes needs at least the inputs and the outputs, e.g. (4, 16, 3); got {widths}")
+    return widths
 
 
 def _layer_shapes(sizes: list[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:

@@ -136,6 +136,9 @@ def fit(
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
     if batch_size is not None:
         batch_size = count(batch_size, "batch_size")
+    for flag, value in (("shuffle", shuffle), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):  # "no" or "False" would be taken as True
+            raise ValueError(f"{flag} must be True or False, got {value!r}")
     seed = random_seed(seed)
     lr = default_lr(optimizer) if lr is None else lr
     history = History()
