@@ -101,7 +101,8 @@ def backward(
         if node is None or retain_grads or tensor.retains_grad:
             total = _add(g, shown.pop(id(tensor), None))
             if total is not None:
-                if tensor.grad is None and (id(total) in kept or total.base is not None or not total.flags.writeable):
+                shared = id(total) in kept or total.base is not None or not total.flags.writeable
+                if tensor.grad is None and shared:
                     total = total.copy()  # a view or a shared array: .grad gets an array of its own
                 _accumulate(tensor, total, root)
                 kept.add(id(tensor.grad))
