@@ -38,6 +38,18 @@ def test_the_lecture_path_lists_the_factors_that_cancel():
     )
 
 
+def test_the_factors_call_tensors_by_their_names_in_the_graph():
+    """As the diagram does: an MLP's second layer is z₂ = a @ W2 + b2, so ∂z₂/∂a = W2, not w."""
+    model = tg.models.MLP([2, 3, 2], seed=0)
+    X = np.random.default_rng(0).standard_normal((4, 2))
+    loss = model.loss(X, np.array([0, 1, 1, 0]))
+    loss.backward()
+    text = str(tg.explain(model.parameters()[0], loss)).splitlines()
+    assert text[1] == "path 1: W1 → Linear → z₁ → Sigmoid → a → Linear → z₂ → SoftmaxCrossEntropy → L"
+    assert text[2].startswith("    ∂L/∂z₂ = (softmax(z₂) − y) / N = ")
+    assert text[3].startswith("    ∂z₂/∂a = W2 = shape (3, 2)")
+
+
 def test_a_tensor_used_twice_has_both_paths():
     x = tg.tensor(3.0, requires_grad=True, name="x")
     y = x * x

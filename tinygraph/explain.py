@@ -271,7 +271,7 @@ class _Walk:
                 )
                 key = (*key, (id(node), receiver))
                 grad = self.sent(node, receiver, grad, inner, key)
-                path.factors.append(Factor(pair, _local.derivative(node, receiver), grad, _local.title(node)))
+                path.factors.append(Factor(pair, self.derivative(node, receiver), grad, _local.title(node)))
                 k -= 2
             else:
                 key = (*key, (id(node), index))
@@ -282,7 +282,12 @@ class _Walk:
     def factor(self, tensor: Tensor, node: Node, index: int) -> Factor:
         out = self.output[id(node)]
         symbol = f"∂{self.names[id(out)]}/∂{self.names[id(tensor)]}"
-        return Factor(symbol, _local.derivative(node, index), _local.values(node, out)[index])
+        return Factor(symbol, self.derivative(node, index), _local.values(node, out)[index])
+
+    def derivative(self, node: Node, index: int) -> str | None:
+        """The node's local derivative for input ``index`` in the graph's names, as diagrams write it."""
+        text = _local.derivative(node, index)
+        return text and view.renamed(self.names, node, text, index, self.output.get(id(node)))
 
     def sent(
         self, node: Node, index: int, grad: np.ndarray, tensor: Tensor, key: tuple[tuple[int, int], ...]

@@ -314,13 +314,16 @@ def _formula(node: Node) -> str:
     return str(node.formula or "")
 
 
-def _renamed(graph: _Graph, names: dict[int, str], node: Node, text: str, index: int | None = None) -> str:
+def renamed(
+    names: dict[int, str], node: Node, text: str, index: int | None = None, output: Tensor | None = None
+) -> str:
     """``text``, the node's formula or its local derivative for input ``index``, in the graph's names.
 
     Each input's symbol (``Node.symbols``) becomes that tensor's name and the formula's left side
     the output's: Linear's ``z = x @ w + b`` reads ``z₂ = a₁ @ W2 + b2``, its derivative for w
     ``a₁``. A symbol standing for several inputs (the penalty's w) is renamed only in the
-    derivative of one of them.
+    derivative of one of them. ``names`` maps id(tensor) to its name (``_local.names``); ``output``
+    is the tensor the node produced, whose name replaces the formula's left side.
     """
     symbols = node.symbols
     if not text or not symbols:
@@ -336,9 +339,8 @@ def _renamed(graph: _Graph, names: dict[int, str], node: Node, text: str, index:
             mapping[symbol] = name if mapping.get(symbol, name) == name else symbol
     if index is not None and index < len(symbols) and id(node.inputs[index]) in names:
         mapping[symbols[index]] = names[id(node.inputs[index])]
-    out = graph.output.get(id(node))
-    if left and left not in mapping and out is not None:
-        mapping[left] = names[id(out)]
+    if left and left not in mapping and output is not None and id(output) in names:
+        mapping[left] = names[id(output)]
     return "".join(part if k % 2 == 0 else mapping.get(part, part) for k, part in enumerate(parts))
 
 
@@ -362,7 +364,7 @@ def _template(text: str, symbols: tuple[str, ...]) -> tuple[str, ...]:
 def _derivative(graph: _Graph, names: dict[int, str], node: Node, index: int) -> str | None:
     """The local derivative for input ``index`` in the graph's names; None if the node gives none."""
     derivative = _local_derivative(node, index)
-    return derivative and _renamed(graph, names, node, derivative, index)
+    return derivative and renamed(names, node, derivative, index, graph.output.get(id(node)))
 
 
 # ============================================================ items, edges, clusters
@@ -415,7 +417,7 @@ def _items(
         for copy in copies[id(tensor)]:
             items[copy] = Item(copy, kind, name, shared, highlighted)
     for node in graph.nodes:
-        formula = _renamed(graph, names, node, _formula(node))
+        formula = renamed(names, node, _formula(node), output=graph.output.get(id(node)))
         lines = (Line(formula, "formula"),) if formula else ()
         items[_id(node)] = Item(_id(node), "operation", _title(node), lines, id(node) in path)
     if graph.cut:
