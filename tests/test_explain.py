@@ -137,3 +137,9 @@ def test_explain_rejects_what_no_gradient_reaches():
         tg.explain(loss.node.inputs[1], loss)
     with pytest.raises(ValueError, match="not part of the graph"):
         tg.explain(tg.tensor(1.0, requires_grad=True), loss)
+
+
+def test_explain_with_its_arguments_swapped_says_so():
+    loss, (w, *_) = lecture()
+    with pytest.raises(ValueError, match=r"arguments look swapped: call tg.explain\(tensor, root\)"):
+        tg.explain(loss, w)

@@ -186,7 +186,13 @@ def explain(tensor: Tensor, root: Tensor, *, max_paths: int = 6) -> Explanation:
         raise ValueError("explain: this tensor does not require grad, so no gradient reaches it")
     names, tensors = _local.names(root)
     if id(tensor) not in names:
-        raise ValueError("explain: the tensor is not part of the graph of this root")
+        hint = ""
+        if any(t is root for t in engine.topological_order(tensor)):  # the arguments swapped
+            hint = (
+                "; the root is part of the tensor's graph, so the arguments look swapped: "
+                "call tg.explain(tensor, root), the tensor whose gradient is explained first"
+            )
+        raise ValueError(f"explain: the tensor is not part of the graph of this root{hint}")
     walk = _Walk(root, tensors, names)
     count = walk.count().get(id(tensor), 0)
     paths = walk.paths(tensor, ENUMERATED)
