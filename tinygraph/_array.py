@@ -178,6 +178,14 @@ def astype(array: Any, dtype: Any) -> Any:
     return array.astype(dtype) if isinstance(array, np.ndarray) else namespace(array).astype(array, dtype)
 
 
+def as_factor(mask: Any, like: Any) -> Any:
+    """A boolean ``mask`` ready to multiply ``like``: NumPy's as it is, others' cast to ``like``'s dtype.
+
+    The standard multiplies no booleans with floats; NumPy does, and its mask costs no cast.
+    """
+    return mask if isinstance(mask, np.ndarray) else astype(mask, like.dtype)
+
+
 def float_dtype(array: Any) -> Any:
     """The dtype a result computed from ``array`` takes: its own if floating, else float64."""
     if is_float(array):

@@ -108,21 +108,14 @@ class ReLU(Node):
 
     def forward(self, z: ndarray) -> ndarray:
         self.positive = z > 0
-        if isinstance(z, np.ndarray):
-            return np.maximum(z, 0)
-        xp = namespace(z)
-        return xp.maximum(z, xp.zeros_like(z))
-
-    def _slope(self, like: ndarray) -> ndarray:
-        """[z > 0]: a NumPy bool mask as it is, other libraries' in the dtype of ``like`` (the standard's rule)."""
-        return self.positive if isinstance(self.positive, np.ndarray) else _array.astype(self.positive, like.dtype)
+        return namespace(z).maximum(z, 0)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad * self._slope(grad),)
+        return (grad * _array.as_factor(self.positive, grad),)
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """ȧ = ż where z > 0, else 0."""
-        return dz * self._slope(dz)
+        return dz * _array.as_factor(self.positive, dz)
 
 
 class Softmax(Node):
