@@ -251,16 +251,19 @@ def first_non_finite(array: Any) -> str:
     return f"{array[index]} at index {index} of shape {array.shape}"
 
 
-def check_lazily(array: Any, check: Any) -> Any:
+def check_lazily(array: Any, check: Any, whole_axes: tuple[int, ...] = ()) -> Any:
     """``check(array)`` now, or, for a Dask array, inside the computation: ``array`` back, checked.
 
     ``check`` raises ValueError for bad values. On a Dask array it runs on each block when that
     block is computed, so the error (with the same message) comes from ``compute()`` and the
     check costs no compute of its own. The caller uses the returned array in place of ``array``.
+    A check that needs whole rows names their axes in ``whole_axes``: the blocks span them.
     """
     if not is_dask(array):
         check(array)
         return array
+    if whole_axes:
+        array = array.rechunk({axis: -1 for axis in whole_axes})
     return array.map_blocks(functools.partial(_checked_block, check), dtype=array.dtype, meta=array._meta)
 
 
@@ -381,7 +384,8 @@ def scatter_add(shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> 
     if is_dask(values):
         import dask.array as da
 
-        sums = da.bincount(da.from_array(positions), weights=flat, minlength=math.prod(shape))
+        flat = flat if known_shape(flat.shape) else flat.compute_chunk_sizes()
+        sums = da.bincount(da.from_array(positions, chunks=flat.chunks), weights=flat, minlength=math.prod(shape))
         return xp_.reshape(xp_.astype(sums, dtype), shape)
     hits = xp_.reshape(xp_.arange(math.prod(shape)), (-1, 1)) == xp_.reshape(xp_.asarray(positions), (1, -1))
     return xp_.reshape(xp_.astype(hits, dtype) @ xp_.astype(flat, dtype), shape)

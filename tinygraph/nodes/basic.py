@@ -425,11 +425,36 @@ class GetItem(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.shape, self.dtype = x.shape, x.dtype
-        return x[self.index]
+        return x[self.index] if isinstance(x, np.ndarray) else _select(x, self.index)
 
     def backward(self, grad: ndarray) -> Grads:
         return (_array.scatter_add(self.shape, self.index, grad, self.dtype),)
 
     def jvp(self, dx: Tangent) -> ndarray:
         """ẏ = ẋ[index]."""
-        return dx[self.index]
+        return dx[self.index] if isinstance(dx, np.ndarray) else _select(dx, self.index)
+
+
+def _select(x: ndarray, index: Any) -> ndarray:
+    """``x[index]`` as the standard spells it: ``take`` for one integer array, and every axis indexed.
+
+    NumPy fills in ``:`` for the axes an index leaves out; the standard wants a trailing ``...``
+    (a boolean mask stays alone: the standard allows it only as the sole index).
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    if _array.is_dask(x):  # Dask indexes with NumPy masks as positions, so that shapes stay known
+        parts = sum(((*np.nonzero(p),) if isinstance(p, np.ndarray) and p.dtype == bool else (p,) for p in parts), ())
+        index = parts if len(parts) > 1 else parts[0]
+        if sum(1 for p in parts if getattr(p, "ndim", 0) > 0) > 1:
+            return x.vindex[index]  # several integer arrays: point-wise, as NumPy pairs them
+    if len(parts) == 1 and getattr(index, "ndim", 0) == 1 and not _is_bool_array(index):
+        return namespace(x).take(x, index, axis=0)
+    used = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    if used == x.ndim or any(p is Ellipsis or _is_bool_array(p) for p in parts):
+        return x[index]
+    return x[(*parts, Ellipsis)]
+
+
+def _is_bool_array(part: Any) -> bool:
+    dtype = getattr(part, "dtype", None)
+    return dtype is not None and _array.namespace(part).isdtype(dtype, "bool")

@@ -238,7 +238,7 @@ class SoftmaxCrossEntropy(Loss):
         n, k = logits.shape
         if y.shape == (n, k):
             y = self._check_range(_array.astype(y, logits.dtype), "target probabilities y")
-            return _array.check_lazily(y, _check_rows_sum_to_one)
+            return _array.check_lazily(y, _check_rows_sum_to_one, whole_axes=(1,))
         if y.shape != (n,):
             raise ValueError(
                 f"SoftmaxCrossEntropy: target y has shape {y.shape} but logits have shape {logits.shape}; "

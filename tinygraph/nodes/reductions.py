@@ -91,8 +91,8 @@ class Prod(_Reduction):
         ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
         n = flat.shape[-1]
         cumprod = xp.cumprod if xp is np else xp.cumulative_prod
-        before = cumprod(xp.concat([ones, flat[..., :-1]], axis=-1), axis=-1)[..., :n]
-        after = xp.flip(cumprod(xp.concat([ones, xp.flip(flat[..., 1:], axis=-1)], axis=-1), axis=-1), axis=-1)
+        before = cumprod(xp.concat([ones, flat[..., : max(n - 1, 0)]], axis=-1), axis=-1)[..., :n]
+        after = xp.flip(cumprod(xp.concat([ones, xp.flip(flat[..., min(n, 1) :], axis=-1)], axis=-1), axis=-1), axis=-1)
         return _unlast(before * after, self.x.shape, self.axes)
 
     def backward(self, grad: ndarray) -> Grads:

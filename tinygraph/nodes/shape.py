@@ -53,7 +53,7 @@ class Concatenate(Node):
         ends = list(itertools.accumulate(sizes))
         before = (slice(None),) * self.along
         return tuple(
-            xp.reshape(grad[before + (slice(end - size, end),)], shape) if needed else None
+            xp.reshape(grad[before + (slice(end - size, end), ...)], shape) if needed else None
             for size, end, shape, needed in zip(sizes, ends, self.shapes, self.needs_grad)
         )
 
@@ -85,7 +85,7 @@ class Stack(Node):
 
     def backward(self, grad: ndarray) -> Grads:
         before = (slice(None),) * self.along
-        return tuple(grad[before + (k,)] if needed else None for k, needed in enumerate(self.needs_grad))
+        return tuple(grad[before + (k, ...)] if needed else None for k, needed in enumerate(self.needs_grad))
 
     def jvp(self, *tangents: ndarray | None) -> ndarray:
         ts = [_tangent(t, x) for t, x in zip(tangents, self.xs)]
