@@ -25,7 +25,9 @@ class Tensor:
     Parameters
     ----------
     data : array_like
-        The value. Python numbers and lists become float64; ndarrays keep their dtype.
+        The value. Python numbers and lists become float64; ndarrays keep their dtype. An array
+        of another library (Dask, CuPy, array_api_strict) stays in it, a Dask array uncomputed:
+        every node then computes with that library, and ``numpy()`` computes a NumPy copy.
     requires_grad : bool
         Whether backward computes ``grad`` for this tensor (parameters do, data does not).
         Only floating-point tensors can require grad.

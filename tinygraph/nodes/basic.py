@@ -1,7 +1,8 @@
 """The primitive nodes behind the tensor operators: arithmetic, matmul, exp/log, reductions, shapes.
 
 Binary nodes return gradients shaped like the broadcast output; the engine sums them back to each
-input's own shape, so the math here stays the textbook one. Each node's ``jvp`` is the same
+input's own shape, so the math here stays the textbook one. Every node computes with the
+namespace of its input arrays (``_array.namespace``): NumPy, or Dask, CuPy, array_api_strict. Each node's ``jvp`` is the same
 derivative pushed forward: for z = x · y, ż = ẋ y + x ẏ (a dot marks a tangent; None is zero).
 """
 
@@ -413,7 +414,9 @@ class Transpose(Node):
 class GetItem(Node):
     """y = x[index] (basic or integer-array indexing);  dL/dx scatters dL/dy back, adding repeats.
 
-    ``index`` holds arrays, not tensors (``Tensor.__getitem__`` unwraps them).
+    ``index`` holds arrays, not tensors (``Tensor.__getitem__`` unwraps them). Off NumPy the
+    index is spelled as the standard wants it (``_select``), and the scatter of backward sums per
+    position (``_array.scatter_add``).
     """
 
     formula = "y = x[i]"

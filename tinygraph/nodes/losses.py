@@ -2,6 +2,8 @@
 
 Each compares a prediction with a target that needs no gradient, checks that the two fit together
 (same shape, targets in range), and reduces the per-example losses by "mean", "sum" or "none".
+On a lazy (Dask) array the value checks are part of the computation: they raise, with the same
+message, when the loss or a gradient is computed, and never force a compute of their own.
 Forward mode (``jvp``) reduces the per-example tangents l̇ = dl/dp · ṗ + dl/dy · ẏ the same way.
 """
 
@@ -82,6 +84,7 @@ class BCE(Loss):
     dl/dp = (1 − y)/(1 − p) − y/p = (p − y) / (p (1 − p)). For probabilities of exactly 0 or 1,
     log is floored at log(tiny) (about −708 in float64), so the loss and its gradient stay finite.
     Given a sigmoid's output, ``tg.bce`` uses ``SigmoidBCE`` instead, which is exact for any z.
+    The range checks of y and p run at once on eager arrays, and inside the computation on Dask.
     """
 
     formula = "L = −[y log a + (1 − y) log(1 − a)]"
