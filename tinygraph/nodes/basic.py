@@ -296,6 +296,8 @@ class Sum(_Reduction):
     local_derivatives = ("1",)
 
     def forward(self, x: ndarray) -> ndarray:
+        if isinstance(x, np.ndarray):  # NumPy's method: a microsecond less than np.sum
+            return x.sum(axis=self._remember(x), keepdims=self.keepdims)
         return namespace(x).sum(x, axis=self._remember(x), keepdims=self.keepdims)
 
     def backward(self, grad: ndarray) -> Grads:
@@ -316,6 +318,8 @@ class Mean(_Reduction):
     def forward(self, x: ndarray) -> ndarray:
         axes = self._remember(x)
         self.count = math.prod([x.shape[a] for a in axes])
+        if isinstance(x, np.ndarray):
+            return x.mean(axis=axes, keepdims=self.keepdims)
         return namespace(x).mean(x, axis=axes, keepdims=self.keepdims)
 
     def backward(self, grad: ndarray) -> Grads:
