@@ -115,6 +115,11 @@ def to_numpy(array: Any) -> np.ndarray:
         return np.asarray(array)
 
 
+def any_foreign(arrays: list[Any]) -> bool:
+    """True if some array is of another library than NumPy (a NumPy scalar is NumPy's)."""
+    return any(not isinstance(a, NUMPY_TYPES) for a in arrays)
+
+
 def conform_inputs(arrays: list[Any], node: str) -> list[Any]:
     """A node's input arrays in one namespace, or a TypeError naming the node and both array types.
 
