@@ -191,8 +191,11 @@ class MatMul(Node):
             gx = g2 @ xp.swapaxes(y2, -1, -2)
             gx = gx[..., 0, :] if x.ndim == 1 else gx
         if self.needs_grad[1]:
-            gy = xp.swapaxes(x2, -1, -2) @ g2
-            gy = gy[..., 0] if y.ndim == 1 else gy
+            if x.ndim == 2 and y.ndim == 2 and x.flags.c_contiguous:  # the faster form: see Linear
+                gy = (g2.T @ x).T
+            else:
+                gy = xp.swapaxes(x2, -1, -2) @ g2
+                gy = gy[..., 0] if y.ndim == 1 else gy
         return gx, gy
 
     def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
