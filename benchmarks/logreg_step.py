@@ -146,10 +146,12 @@ def run(config: h.Config) -> list[h.Row]:
     rows: list[h.Row] = []
     for n, d in QUICK_SIZES if config.quick else SIZES:
         X, y = data(n, d)
-        steps, skipped = h.build_steps(BUILDERS, config, X, y)
-        skipped["micrograd"] = SCALAR_ONLY
-        timings = h.time_interleaved(steps, config.repeats)
-        target = TARGET if (n, d) in LARGE else None
-        rows += h.case_rows(NAME, f"{n:,} × {d}", timings, "ms", 1e3, skipped, target)
+        for suffix, threads in h.thread_settings(config):  # the targets hold at the run's threads
+            with threads:
+                steps, skipped = h.build_steps(BUILDERS, config, X, y)
+                skipped["micrograd"] = SCALAR_ONLY
+                timings = h.time_interleaved(steps, config.repeats)
+            target = TARGET if (n, d) in LARGE and not suffix else None
+            rows += h.case_rows(NAME, f"{n:,} × {d}{suffix}", timings, "ms", 1e3, skipped, target)
     return rows
 

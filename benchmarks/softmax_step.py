@@ -141,8 +141,12 @@ def run(config: h.Config) -> list[h.Row]:
     """Time one step of every library; the target holds at the full size."""
     n, d, k = QUICK_SIZE if config.quick else SIZE
     X, y = data(n, d, k)
-    steps, skipped = h.build_steps(BUILDERS, config, X, y, k)
-    skipped["micrograd"] = "scalar-only and no exp or log: cannot express softmax or the log-loss"
-    timings = h.time_interleaved(steps, config.repeats)
-    return h.case_rows(NAME, f"{n:,} × {d}, {k} classes", timings, "ms", 1e3, skipped,
-                       None if config.quick else TARGET)
+    rows: list[h.Row] = []
+    for suffix, threads in h.thread_settings(config):  # the target holds at the run's threads
+        with threads:
+            steps, skipped = h.build_steps(BUILDERS, config, X, y, k)
+            skipped["micrograd"] = "scalar-only and no exp or log: cannot express softmax or the log-loss"
+            timings = h.time_interleaved(steps, config.repeats)
+        target = None if config.quick or suffix else TARGET
+        rows += h.case_rows(NAME, f"{n:,} × {d}, {k} classes{suffix}", timings, "ms", 1e3, skipped, target)
+    return rows
