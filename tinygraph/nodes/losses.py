@@ -221,11 +221,14 @@ class SoftmaxCrossEntropy(Loss):
         if logits.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, K), got {logits.shape}")
         self.log_a = _array.log_softmax(logits, axis=1)
+        self.labels = None  # class indices, kept as such: no one-hot matrix to build and multiply
         self.y = self._targets(y, logits)
+        if self.y is None:
+            return self._reduce(-self.log_a[xp.arange(len(self.labels)), self.labels])
         return self._reduce(-(self.y * self.log_a).sum(axis=1))
 
-    def _targets(self, y: ndarray, logits: ndarray) -> ndarray:
-        """The targets as rows of probabilities, after checking them."""
+    def _targets(self, y: ndarray, logits: ndarray) -> ndarray | None:
+        """The targets as rows of probabilities after checking them, or None for class indices (``labels``)."""
         n, k = logits.shape
         if y.shape == (n, k):
             y = y.astype(logits.dtype, copy=False)
@@ -246,21 +249,35 @@ class SoftmaxCrossEntropy(Loss):
         outside = (y < 0) | (y >= k)
         if outside.any():
             raise ValueError(f"SoftmaxCrossEntropy: class indices must lie in [0, {k}); found {y[outside][0].item():g}")
-        return _array.one_hot(y.astype(xp.intp), k, logits.dtype)
+        self.labels = y.astype(xp.intp)
+        return None
+
+    def _one_hot(self) -> ndarray:
+        """The targets y as rows of probabilities (one-hot rows for class indices)."""
+        if self.y is not None:
+            return self.y
+        return _array.one_hot(self.labels, self.log_a.shape[1], self.log_a.dtype)
 
     def backward(self, grad: ndarray) -> Grads:
         s = self._scale(grad)
         s = s[:, None] if xp.ndim(s) == 1 else s
         soft_targets = self.needs_grad[1] and self.inputs[1].ndim == 2
         gy = -s * self.log_a if soft_targets else None
-        gz = s * (xp.exp(self.log_a) - self.y) if self.needs_grad[0] else None
+        gz = None
+        if self.needs_grad[0]:
+            gz = xp.exp(self.log_a)  # a, then a − y: for class indices, 1 off one entry per row
+            if self.y is None:
+                gz[xp.arange(len(self.labels)), self.labels] -= 1
+            else:
+                gz -= self.y
+            gz *= s
         return gz, gy
 
     def jvp(self, dz: ndarray | None, dy: ndarray | None) -> ndarray:
         """l̇ = Σ_k (a_k − y_k) ż_k − Σ_k log a_k ẏ_k per row (ẏ only for probability rows), reduced."""
         per_row = xp.zeros(self.log_a.shape[0], self.log_a.dtype)
         if dz is not None:
-            per_row = per_row + ((xp.exp(self.log_a) - self.y) * dz).sum(axis=1)
+            per_row = per_row + ((xp.exp(self.log_a) - self._one_hot()) * dz).sum(axis=1)
         if dy is not None and xp.ndim(dy) == 2:
             per_row = per_row - (self.log_a * dy).sum(axis=1)
         return self._reduce(per_row)
