@@ -59,7 +59,8 @@ def run(config: h.Config) -> list[h.Row]:
     for n, d, k in QUICK_SIZES if config.quick else SIZES:
         X, W, G = data(n, d, k)
         size = f"{n:,} × {d}" + ("" if k is None else f" × {k}")
-        for product, steps in (("z = X @ W", forward_forms(linear, X, W)), ("dL/dW = Xᵀ G", gradient_forms(linear, X, G))):
+        products = (("z = X @ W", forward_forms(linear, X, W)), ("dL/dW = Xᵀ G", gradient_forms(linear, X, G)))
+        for product, steps in products:
             timings = h.time_interleaved(steps, config.repeats)
             rows += h.case_rows(NAME, f"{size}: {product}", timings, "ms", 1e3, None, TARGET)
     return rows
