@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("logreg_step", "softmax_step", "node_overhead", "per_example_sgd", "deep_chain", "peak_memory", "csv_load")
+BENCHMARKS = ("logreg_step", "softmax_step", "matmul_forms", "node_overhead", "per_example_sgd", "deep_chain", "peak_memory", "csv_load")
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
 
 
@@ -29,6 +30,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="compare only with these (tinygraph numpy torch autograd mygrad micrograd)")
     parser.add_argument("--repeats", type=int, help="timed rounds per case (default 7, 3 with --quick)")
     parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
+    parser.add_argument("--default-threads", type=int, nargs="?", const=0, metavar="N",
+                        help="also time the batch steps at the machine's default threads (os.cpu_count(), "
+                             "or N), a second row per library on the wall clock; on unless --quick")
+    parser.add_argument("--no-default-threads", dest="default_threads", action="store_const", const=-1,
+                        help="time the batch steps at --threads only")
     parser.add_argument("--clock", choices=("cpu", "wall"),
                         help="process CPU time (the default with one thread: other processes' load does not "
                              "count) or wall time (the default with several threads, whose CPU times add up)")
@@ -48,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown libraries: {', '.join(sorted(unknown))}; choose among {', '.join(h.LIBRARIES)}")
         return 2
     config = h.Config(quick=args.quick, repeats=args.repeats or (3 if args.quick else 7),
-                      libraries=libraries, threads=args.threads)
+                      libraries=libraries, threads=args.threads,
+                      default_threads=default_threads(args.default_threads, args.quick))
     rows = []
     started = time.perf_counter()
     for name in args.only or BENCHMARKS:
@@ -64,6 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         write_markdown(args.markdown, report(rows, command, elapsed))
     return 0
+
+
+def default_threads(requested: int | None, quick: bool) -> int | None:
+    """The thread count of the second row of the batch steps: N, the machine's cores, or none.
+
+    None (not given) means the cores unless ``quick``; 0 (given without N) the cores; −1 none.
+    """
+    if requested is None:
+        requested = -1 if quick else 0
+    if requested < 0:
+        return None
+    return requested or os.cpu_count() or 1
 
 
 def report(rows: list, command: str, elapsed: float) -> str:

@@ -8,6 +8,7 @@ mark each target met or missed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import importlib
@@ -17,7 +18,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 THREAD_VARIABLES = (
@@ -58,12 +59,16 @@ class Config:
         The libraries to run (among ``LIBRARIES``); the others are reported as skipped.
     threads : int
         Threads for BLAS, OpenMP and PyTorch, the same for all libraries.
+    default_threads : int or None
+        When set, the batch steps are timed a second time with this many threads (the machine's
+        default, ``os.cpu_count()``) for every library, on the wall clock: a second row per library.
     """
 
     quick: bool = False
     repeats: int = 7
     libraries: tuple[str, ...] = LIBRARIES
     threads: int = 1
+    default_threads: int | None = None
 
 
 # ----------------------------------------------------------------------------- threads
@@ -91,6 +96,42 @@ def fix_threads(n: int) -> None:
 def thread_count() -> int:
     """The thread count set by ``fix_threads`` (1 when it was not called)."""
     return int(os.environ.get("OMP_NUM_THREADS", "1"))
+
+
+def thread_settings(config: Config) -> list[tuple[str, contextlib.AbstractContextManager[None]]]:
+    """The settings a batch step is timed under: the run's threads, then the machine's default.
+
+    Each is a suffix for the case's name ("" for the run's own setting) and a context manager
+    that applies it; with ``config.default_threads`` unset there is only the first.
+    """
+    settings: list[tuple[str, contextlib.AbstractContextManager[None]]] = [("", contextlib.nullcontext())]
+    n = config.default_threads
+    if n is not None and n != config.threads:
+        settings.append((f", {n} threads (default), wall clock", threads_for_a_while(n)))
+    return settings
+
+
+@contextlib.contextmanager
+def threads_for_a_while(n: int) -> Iterator[None]:
+    """Run the block with ``n`` threads for BLAS, OpenMP and PyTorch, timed on the wall clock.
+
+    CPU time adds up the threads' times, so the block uses wall time; both are restored after.
+    """
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    before_torch = torch.get_num_threads() if torch is not None else None
+    before_clock = clock
+    use_clock("wall")
+    try:
+        with threadpool_limits(n):
+            if torch is not None:
+                torch.set_num_threads(n)
+            yield
+    finally:
+        if torch is not None and before_torch is not None:
+            torch.set_num_threads(before_torch)
+        use_clock(next(name for name, function in CLOCKS.items() if function is before_clock))
 
 
 # ----------------------------------------------------------------------------- libraries

@@ -25,7 +25,7 @@ NAME = "peak_memory"
 SIZE = (100_000, 100)
 QUICK_SIZE = (20_000, 20)
 STEPS = 3
-TARGET = h.Target("≤ 1.3× NumPy", max_vs_numpy=1.3)
+TARGET = h.Target("≤ 1.1× NumPy", max_vs_numpy=1.1)
 LIBRARIES = ("tinygraph", "numpy", "torch", "autograd", "mygrad")
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,6 +7,7 @@ comparison libraries.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,12 +26,13 @@ from benchmarks import (  # noqa: E402
     csv_load,
     deep_chain,
     logreg_step,
+    matmul_forms,
     node_overhead,
     peak_memory,
     per_example_sgd,
     softmax_step,
 )
-from benchmarks.__main__ import BEGIN, END, write_markdown  # noqa: E402
+from benchmarks.__main__ import BEGIN, END, default_threads, write_markdown  # noqa: E402
 
 QUICK = h.Config(quick=True, repeats=1, libraries=("tinygraph", "numpy", "micrograd"))
 
@@ -163,3 +165,38 @@ def test_the_one_command_runs(tmp_path):
     assert "logreg_step" in done.stdout and "Targets:" in done.stdout
     table = out.read_text(encoding="utf-8")
     assert BEGIN in table and END in table and "| logreg_step |" in table and "- threads: 1" in table
+
+
+def test_matmul_forms_time_the_same_product_each_way():
+    rows = matmul_forms.run(QUICK)
+    assert rows and all(row.benchmark == "matmul_forms" and row.value for row in rows)
+    cases = {row.case for row in rows}
+    assert len(cases) == 2 * len(matmul_forms.QUICK_SIZES)
+    assert all(row.target and row.met in (True, False) for row in rows if row.library == "tinygraph")
+    for n, d, k in matmul_forms.QUICK_SIZES:  # every form is the product by hand, to rounding
+        X, W, G = matmul_forms.data(min(n, 300), d, k)
+        for forms, expected in ((matmul_forms.forward_forms(tg.nodes.linear, X, W), X @ W),
+                                (matmul_forms.gradient_forms(tg.nodes.linear, X, G), X.T @ G)):
+            assert len(forms) == 3
+            for form in forms.values():
+                np.testing.assert_allclose(form(), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_batch_steps_get_a_second_row_per_library_at_the_default_threads():
+    config = h.Config(quick=True, repeats=1, libraries=("tinygraph", "numpy"), default_threads=2)
+    before = h.clock
+    rows = logreg_step.run(config)
+    assert h.clock is before  # the wall clock of the second row does not outlive it
+    suffix = ", 2 threads (default), wall clock"
+    for n, d in logreg_step.QUICK_SIZES:
+        for case in (f"{n:,} × {d}", f"{n:,} × {d}{suffix}"):
+            timed = {row.library for row in rows if row.case == case and row.value}
+            assert timed == {"tinygraph", "numpy"}, case
+    assert not any(row.target for row in rows if row.case.endswith(suffix))
+
+
+def test_the_default_threads_are_the_cores_unless_quick_or_refused():
+    assert default_threads(None, quick=False) == os.cpu_count()
+    assert default_threads(None, quick=True) is None and default_threads(-1, quick=False) is None
+    assert default_threads(0, quick=True) == os.cpu_count() and default_threads(4, quick=False) == 4
+    assert [suffix for suffix, _ in h.thread_settings(h.Config(threads=2, default_threads=2))] == [""]

@@ -60,3 +60,43 @@ def test_data_input_gets_no_gradient():
     w = tg.tensor(np.ones(2), requires_grad=True)
     tg.linear(x, w).sum().backward()
     assert x.grad is None and w.grad is not None
+
+
+def _ordered(array, order):
+    return np.asfortranarray(array) if order == "F" else np.ascontiguousarray(array)
+
+
+@given(
+    n=st.integers(0, 40), d=st.integers(0, 6), k=st.sampled_from([None, 0, 1, 2, 10]),
+    x_order=st.sampled_from("CF"), g_order=st.sampled_from("CF"), data=st.data(),
+)
+def test_weight_gradient_equals_numpys_product_in_every_form(n, d, k, x_order, g_order, data):
+    # (gᵀ x)ᵀ is the same sums as xᵀ g in another order: equal to rounding, of the same shape
+    x = _ordered(data.draw(tst.arrays((n, d))), x_order)
+    grad = _ordered(data.draw(tst.arrays((n,) if k is None else (n, k))), g_order)
+    w = tg.tensor(np.zeros((d,) if k is None else (d, k)), requires_grad=True)
+    b = tg.tensor(np.zeros(() if k is None else (k,)), requires_grad=True)
+    tg.linear(x, w, b).backward(grad)
+    expected = x.T @ grad
+    assert w.grad.shape == expected.shape and w.grad.dtype == expected.dtype
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12, atol=1e-12 * max(1, n) * 100)
+    np.testing.assert_allclose(b.grad, grad.sum(axis=0), rtol=1e-12, atol=1e-9)
+
+
+@given(n=st.integers(0, 30), d=st.integers(0, 5), k=st.integers(0, 12), x_order=st.sampled_from("CF"), data=st.data())
+def test_matmul_gradient_of_the_right_factor_equals_numpys(n, d, k, x_order, data):
+    x = _ordered(data.draw(tst.arrays((n, d))), x_order)
+    grad = data.draw(tst.arrays((n, k)))
+    y = tg.tensor(np.ones((d, k)), requires_grad=True)
+    tg.matmul(x, y).backward(grad)
+    np.testing.assert_allclose(y.grad, x.T @ grad, rtol=1e-12, atol=1e-9)
+
+
+def test_the_weight_gradient_is_an_array_of_its_own():
+    # the faster form is a transposed view: the engine gives .grad an array of its own
+    x, grad = np.ones((4, 3)), np.ones((4, 2))
+    w = tg.tensor(np.zeros((3, 2)), requires_grad=True)
+    tg.linear(x, w).backward(grad)
+    assert w.grad.base is None and w.grad.flags.writeable
+    w.grad += 1  # the user's own array to change
+    np.testing.assert_allclose(w.grad, 5.0)

@@ -196,8 +196,11 @@ class MatMul(Node):
             gx = g2 @ xp.matrix_transpose(y2)
             gx = gx[..., 0, :] if x.ndim == 1 else gx
         if self.needs_grad[1]:
-            gy = xp.matrix_transpose(x2) @ g2
-            gy = gy[..., 0] if y.ndim == 1 else gy
+            if x.ndim == 2 and y.ndim == 2 and type(x) is ndarray and x.flags.c_contiguous:
+                gy = (g2.T @ x).T  # the faster form on NumPy: see Linear's weight_gradient
+            else:
+                gy = xp.matrix_transpose(x2) @ g2
+                gy = gy[..., 0] if y.ndim == 1 else gy
         return gx, gy
 
     def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:

@@ -239,11 +239,14 @@ class SoftmaxCrossEntropy(Loss):
         if logits.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, K), got {logits.shape}")
         self.log_a = _array.log_softmax(logits, axis=1)
+        self.labels = None  # class indices, kept as such: no one-hot matrix to build and multiply
         self.y = self._targets(y, logits)
+        if self.y is None:  # class indices on NumPy: a gather of log a at the labels
+            return self._reduce(-self.log_a[np.arange(len(self.labels)), self.labels])
         return self._reduce(-namespace(logits).sum(self.y * self.log_a, axis=1))
 
-    def _targets(self, y: ndarray, logits: ndarray) -> ndarray:
-        """The targets as rows of probabilities, after checking them."""
+    def _targets(self, y: ndarray, logits: ndarray) -> ndarray | None:
+        """The targets as rows of probabilities after checking them, or None for class indices (``labels``)."""
         n, k = logits.shape
         if y.shape == (n, k):
             y = self._check_range(_array.astype(y, logits.dtype), "target probabilities y")
@@ -254,15 +257,30 @@ class SoftmaxCrossEntropy(Loss):
                 f"expected class indices of shape ({n},) or probability rows of shape ({n}, {k})"
             )
         y = _array.check_lazily(y, functools.partial(_check_class_indices, k))
-        xp = namespace(y)
+        if type(y) is ndarray:  # NumPy keeps them as indices: no one-hot matrix to build and multiply
+            self.labels = y.astype(np.intp)
+            return None
+        xp = namespace(y)  # the standard has no gather along rows that every library offers
         return _array.one_hot(_array.astype(y, xp.int64), k, logits.dtype)
+
+    def _one_hot(self) -> ndarray:
+        """The targets y as rows of probabilities (one-hot rows for class indices)."""
+        if self.y is not None:
+            return self.y
+        return _array.one_hot(self.labels, self.log_a.shape[1], self.log_a.dtype)
 
     def backward(self, grad: ndarray) -> Grads:
         s = self._scale(grad)
         s = s[:, None] if getattr(s, "ndim", 0) == 1 else s
         soft_targets = self.needs_grad[1] and self.inputs[1].ndim == 2
         gy = -s * self.log_a if soft_targets else None
-        gz = s * (namespace(self.log_a).exp(self.log_a) - self.y) if self.needs_grad[0] else None
+        gz = None
+        if self.needs_grad[0] and self.y is None:  # a, then a − y: 1 off one entry per row
+            gz = np.exp(self.log_a)
+            gz[np.arange(len(self.labels)), self.labels] -= 1
+            gz *= s
+        elif self.needs_grad[0]:
+            gz = s * (namespace(self.log_a).exp(self.log_a) - self.y)
         return gz, gy
 
     def jvp(self, dz: ndarray | None, dy: ndarray | None) -> ndarray:
@@ -270,7 +288,7 @@ class SoftmaxCrossEntropy(Loss):
         xp = namespace(self.log_a)
         per_row = xp.zeros(self.log_a.shape[:1], dtype=self.log_a.dtype)
         if dz is not None:
-            per_row = per_row + xp.sum((xp.exp(self.log_a) - self.y) * dz, axis=1)
+            per_row = per_row + xp.sum((xp.exp(self.log_a) - self._one_hot()) * dz, axis=1)
         if dy is not None and dy.ndim == 2:
             per_row = per_row - xp.sum(self.log_a * dy, axis=1)
         return self._reduce(per_row)
