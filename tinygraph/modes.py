@@ -80,12 +80,33 @@ _Switch = contextlib.AbstractContextManager[None]
 
 
 def _changed(mode: Mode, name: str, value: Any) -> Mode:
-    """``mode`` with switch ``name`` set to ``value``: built directly, as dataclasses.replace costs 5 µs."""
+    """``mode`` with switch ``name`` set to ``value``.
+
+    Entering and leaving a scope goes back and forth between the same few modes, so the last
+    changes are remembered (keyed by the mode's identity, checked against the mode kept with the
+    result): building a frozen dataclass costs more than finding it again.
+    """
+    key = (id(mode), name, value)
+    try:
+        known = _recent.get(key)
+    except TypeError:  # an unhashable value: nothing to remember it by
+        known = key = None
+    if known is not None and known[0] is mode:
+        return known[1]
     if name == "scope":
-        return Mode(mode.grad_enabled, value, mode.detect_anomaly)
-    if name == "grad_enabled":
-        return Mode(value, mode.scope, mode.detect_anomaly)
-    return Mode(mode.grad_enabled, mode.scope, value)
+        changed = Mode(mode.grad_enabled, value, mode.detect_anomaly)
+    elif name == "grad_enabled":
+        changed = Mode(value, mode.scope, mode.detect_anomaly)
+    else:
+        changed = Mode(mode.grad_enabled, mode.scope, value)
+    if key is not None:
+        if len(_recent) >= 256:  # a program naming scopes without end keeps only the latest
+            _recent.clear()
+        _recent[key] = (mode, changed)
+    return changed
+
+
+_recent: dict[tuple[int, str, Any], tuple[Mode, Mode]] = {}
 
 
 class _switched(contextlib.ContextDecorator):  # noqa: N801 (used like the function it replaces)
@@ -99,15 +120,19 @@ class _switched(contextlib.ContextDecorator):  # noqa: N801 (used like the funct
     def __init__(self, name: str, value: Any) -> None:
         self.name = name
         self.value = value
-        self.previous: list[Any] = []  # a stack: the same object may be entered again inside
+        self.entered: list[tuple[Mode, Mode]] = []  # a stack: the same object may be entered again inside
 
     def __enter__(self) -> None:
-        mode = _mode.get()
-        self.previous.append(getattr(mode, self.name))
-        _mode.set(_changed(mode, self.name, self.value))
+        before = _mode.get()
+        after = _changed(before, self.name, self.value)
+        _mode.set(after)
+        self.entered.append((before, after))
 
     def __exit__(self, *exc_info: object) -> None:
-        _mode.set(_changed(_mode.get(), self.name, self.previous.pop()))
+        before, after = self.entered.pop()
+        now = _mode.get()
+        # Unchanged inside: the very mode from before (which is then found again by _changed).
+        _mode.set(before if now is after else _changed(now, self.name, getattr(before, self.name)))
 
     def _recreate_cm(self) -> _switched:
         return _switched(self.name, self.value)  # a decorated function's calls each get their own
