@@ -63,7 +63,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
         node = tensor.node
         if node is None:
             continue
-        for parent in node.inputs:
+        for parent in reversed(node.inputs):  # the first input is taken first, as a depth-first walk does
             if parent.requires_grad:
                 left = consumers[parent] - 1
                 consumers[parent] = left
