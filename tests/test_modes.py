@@ -319,3 +319,30 @@ def test_an_asyncio_task_starts_with_the_modes_of_the_code_that_created_it():
         return tg.is_grad_enabled(), await task
 
     assert asyncio.run(main()) == (True, False)
+
+
+def test_a_scope_restores_only_its_own_switch_and_may_be_entered_again_inside():
+    scope = tg.name_scope("outer")
+    before = tg.modes.current_mode()
+    with scope:
+        with tg.name_scope("inner"):
+            assert tg.modes.mode.scope == "inner"
+        assert tg.modes.mode.scope == "outer"
+        with scope:  # the same object, nested
+            assert tg.modes.mode.scope == "outer"
+        assert tg.modes.mode.scope == "outer"
+        tg.set_grad_enabled(False)  # changed inside: stays changed after the block
+    assert tg.modes.mode.scope is None and not tg.is_grad_enabled()
+    tg.set_grad_enabled(True)
+    assert tg.modes.current_mode() == before
+
+
+def test_a_scope_used_as_a_decorator_holds_for_each_call_even_recursive_ones():
+    seen = []
+
+    @tg.name_scope("f")
+    def f(n):
+        seen.append(tg.modes.mode.scope)
+        return f(n - 1) if n else (tg.tensor(1.0, requires_grad=True) * 2).node.scope
+
+    assert f(3) == "f" and seen == ["f"] * 4 and tg.modes.mode.scope is None

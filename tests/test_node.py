@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
+from tinygraph.tensor import record
 from tinygraph.testing import gradcheck
 
 
@@ -182,3 +183,51 @@ def test_a_copy_of_a_recorded_output_is_an_ordinary_array():
     values = a.numpy().copy()
     values[0] = 1.0
     assert a.data[0] == 0.5
+
+
+class Weighted(tg.Node):
+    """z = Σ_k (k + 1) x_k over any number of inputs;  dz/dx_k = k + 1."""
+
+    def forward(self, *xs):
+        return sum((k + 1) * x for k, x in enumerate(xs))
+
+    def backward(self, grad):
+        return tuple(grad * (k + 1) if need else None for k, need in enumerate(self.needs_grad))
+
+
+def test_a_node_not_yet_called_has_no_inputs():
+    node = Cube()
+    assert node.inputs is None and node.needs_grad == ()
+    assert "inputs" not in vars(node)  # read from the class until the call
+
+
+@pytest.mark.parametrize("arity", [1, 2, 3])
+@pytest.mark.parametrize("pattern", range(8))
+def test_every_call_records_its_tensors_and_which_need_a_gradient(arity, pattern):
+    requires = [bool(pattern >> k & 1) for k in range(arity)]
+    values = [np.array([1.0, -2.0]) * (k + 1) for k in range(arity)]
+    inputs = [tg.tensor(v, requires_grad=r) for v, r in zip(values, requires)]
+    inputs[-1] = inputs[-1] if requires[-1] else values[-1]  # an array: wrapped as a constant leaf
+    node = Weighted()
+    z = node(*inputs)
+    assert type(node.inputs) is tuple and len(node.inputs) == arity
+    assert all(isinstance(t, tg.Tensor) for t in node.inputs)
+    assert all(a is b for a, b in zip(node.inputs, inputs[:-1]))
+    assert node.needs_grad == tuple(requires)
+    assert z.requires_grad is any(requires) and z.node is node and z.grad is None and z.name is None
+    np.testing.assert_array_equal(z.data, sum((k + 1) * v for k, v in enumerate(values)))
+    if any(requires):
+        z.sum().backward()
+        for k, (t, r) in enumerate(zip(node.inputs, requires)):
+            if r:
+                np.testing.assert_array_equal(t.grad, np.full(2, k + 1.0))
+            else:
+                assert t.grad is None
+
+
+def test_record_takes_a_list_of_inputs_as_a_tuple():
+    x = tg.tensor(2.0, requires_grad=True)
+    node = Cube()
+    y = record(node, [x])
+    assert type(node.inputs) is tuple and len(node.inputs) == 1 and node.inputs[0] is x
+    assert y.item() == 8.0

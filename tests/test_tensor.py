@@ -218,3 +218,23 @@ def test_a_tensor_with_a_gradient_pickles_and_copies_with_its_values_and_gradien
         np.testing.assert_array_equal(clone.data, w.data)
         np.testing.assert_array_equal(clone.grad, [2.0, -4.0])
         assert clone.requires_grad and clone.name == "w" and clone.is_leaf
+
+
+@given(
+    st.sampled_from([np.float16, np.float32, np.float64, np.int64]),
+    st.one_of(st.floats(-4.0, -0.25), st.floats(0.25, 4.0)),  # no division by zero
+    st.sampled_from(["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__"]),
+)
+def test_a_python_float_operand_is_a_constant_leaf_of_numpys_result_dtype(dtype, c, op):
+    # NumPy's rule for a Python number: it takes the array's float dtype; an integer array
+    # becomes float64.
+    data = np.array([1.5, -2.0, 3.0]).astype(dtype)
+    x = tg.tensor(data, requires_grad=np.issubdtype(dtype, np.floating))
+    z = getattr(x, op)(c)
+    expected = getattr(data, op)(c)
+    assert z.dtype == expected.dtype
+    np.testing.assert_array_equal(z.data, expected)
+    constant = next(t for t in z.node.inputs if t is not x)
+    assert constant.node is None and not constant.requires_grad and constant.grad is None
+    assert type(constant.data) is np.ndarray and constant.data.shape == ()
+    assert constant.data.flags.writeable  # a leaf's array, as for any constant

@@ -50,29 +50,46 @@ def grad_source(tensor: Tensor) -> GradSource | None:
 def topological_order(root: Tensor) -> list[Tensor]:
     """Every tensor that ``root`` depends on and that requires grad, inputs before outputs.
 
-    An iterative depth-first search: a graph of any depth needs no recursion.
+    Kahn's algorithm, iterative (a graph of any depth needs no recursion): count each tensor's
+    consumers in the graph, then take a tensor only once all its consumers are taken. The
+    counts are keyed by the tensors themselves (hashed by identity), so no ``id()`` is made.
     """
+    consumers = _consumer_counts(root)
     order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if expanded:  # its inputs are all in order already
-            order.append(tensor)
-            continue
-        key = id(tensor)
-        if key in visited:
-            continue
-        visited.add(key)
+    ready = [root]
+    while ready:
+        tensor = ready.pop()
+        order.append(tensor)
         node = tensor.node
-        if node is None:  # a leaf has no inputs to wait for
-            order.append(tensor)
+        if node is None:
             continue
-        stack.append((tensor, True))
-        for parent in node.inputs:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
+        for parent in reversed(node.inputs):  # the first input is taken first, as a depth-first walk does
+            if parent.requires_grad:
+                left = consumers[parent] - 1
+                consumers[parent] = left
+                if not left:  # its last consumer is in order: its gradient is complete there
+                    ready.append(parent)
+    order.reverse()
     return order
+
+
+def _consumer_counts(root: Tensor) -> dict[Tensor, int]:
+    """For each tensor that requires grad below ``root``, how many inputs of nodes below ``root`` it is."""
+    consumers: dict[Tensor, int] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop().node
+        if node is None:
+            continue
+        for parent in node.inputs:
+            if parent.requires_grad:
+                seen = consumers.get(parent)
+                if seen is None:  # first reached: its own inputs are counted once, from here
+                    consumers[parent] = 1
+                    stack.append(parent)
+                else:
+                    consumers[parent] = seen + 1
+    return consumers
 
 
 StepHook = Callable[["Tensor", ndarray, list[tuple[int, ndarray, ndarray]]], None]
@@ -91,22 +108,29 @@ def backward(
     order: ``sent`` lists ``(input index, gradient sent, that input's gradient summed so far)``.
     ``tg.trace`` records the pass this way, so what it shows is what this loop did.
     """
-    mode = current_mode()  # the calling thread's modes, read once
-    pending: dict[int, _array.ndarray] = {id(root): grad}  # sent back: the chain rule goes on
-    shown: dict[int, _array.ndarray] = {}  # only shown in .grad: see the cancellation rule below
+    detect_anomaly = current_mode().detect_anomaly  # the calling thread's modes, read once
+    # Keyed by the tensors themselves (hashed by identity), dropped when the pass returns.
+    pending: dict[Tensor, _array.ndarray] = {root: grad}  # sent back: the chain rule goes on
+    shown: dict[Tensor, _array.ndarray] = {}  # only shown in .grad: see the cancellation rule below
     kept: set[int] = {id(grad)}  # arrays someone else holds: the seed, and each .grad set so far
+    from_root = weakref.ref(root)  # made once: every .grad this pass writes came from root
     for tensor in reversed(topological_order(root)):
         node = tensor.node
-        g = pending.pop(id(tensor), None)
+        g = pending.pop(tensor, None)
         if node is None or retain_grads or tensor.retains_grad:
-            total = _add(g, shown.pop(id(tensor), None))
+            total = g
+            if shown:
+                extra = shown.pop(tensor, None)
+                if extra is not None:
+                    total = extra if g is None else g + extra
             if total is not None:
-                shared = isinstance(total, _array.NUMPY_TYPES) and (id(total) in kept or _array.is_view(total))
-                if tensor.grad is None and shared:
+                if tensor.grad is None and (
+                    isinstance(total, _array.NUMPY_TYPES) and (id(total) in kept or _array.is_view(total))
+                ):  # other libraries' arrays are never written in place: kept as they are
                     total = total.copy()  # a view or a shared array: .grad gets an array of its own
-                _accumulate(tensor, total, root)
+                _accumulate(tensor, total, from_root)
                 kept.add(id(tensor.grad))
-        if node is None or g is None:
+        if g is None or node is None:
             continue
         # The cancellation rule, declared by the node's class as cancels = {shown: receiver}
         # (SigmoidBCE: {0: 2}): the gradient for input `shown` is only shown, because the
@@ -114,14 +138,18 @@ def backward(
         # computed only if that input's tensor keeps its gradient, and it goes to `shown`, never
         # to `pending`: the node's backward returns the receiver's gradient like any other.
         cancels = node.cancels
+        inputs = node.inputs
         if cancels:
             node.needs_grad = tuple(
                 parent.requires_grad
                 and (index not in cancels or parent.node is None or retain_grads or parent.retains_grad)
-                for index, parent in enumerate(node.inputs)
+                for index, parent in enumerate(inputs)
             )
         sent: list[tuple[int, ndarray, ndarray]] | None = None if on_step is None else []
-        for index, (parent, parent_grad) in enumerate(zip(node.inputs, _call_backward(node, g))):
+        grads = _call_backward(node, g)
+        for index in range(len(inputs)):
+            parent_grad = grads[index]
+            parent = inputs[index]
             if parent_grad is None or not parent.requires_grad:
                 continue
             data = parent.data
@@ -131,30 +159,32 @@ def backward(
                 or parent_grad.dtype is not data.dtype
             ):  # the slow path: convert, unbroadcast, cast
                 parent_grad = _conform(node, index, parent_grad, data)
-            if mode.detect_anomaly and not _array.all_finite(parent_grad):
+            if detect_anomaly and not _array.all_finite(parent_grad):
                 raise FloatingPointError(
                     f"{type(node).__name__}.backward produced {_array.first_non_finite(parent_grad)} in the "
                     f"gradient for input {index}"
                 )
             target = shown if cancels and index in cancels else pending
-            key = id(parent)
-            earlier = target.get(key)  # from another consumer of the same tensor: gradients add up
-            target[key] = parent_grad if earlier is None else earlier + parent_grad
+            earlier = target.get(parent)  # from another consumer of the same tensor: gradients add up
+            target[parent] = summed = parent_grad if earlier is None else earlier + parent_grad
             if sent is not None:
-                sent.append((index, parent_grad, target[key]))
-        if on_step is not None and sent is not None:
-            on_step(tensor, g, sent)
+                sent.append((index, parent_grad, summed))
+        if sent is not None:
+            on_step(tensor, g, sent)  # type: ignore[misc]  # sent is a list exactly when on_step is given
 
 
-def _accumulate(tensor: Tensor, grad: ndarray, root: Tensor) -> None:
-    """Add ``grad`` into ``tensor.grad`` and note that a backward from ``root`` did (``GradSource``)."""
-    before = None if tensor.grad is None else grad_source(tensor)
+def _accumulate(tensor: Tensor, grad: ndarray, from_root: weakref.ref[Tensor]) -> None:
+    """Add ``grad`` into ``tensor.grad`` and note that a backward from ``from_root()`` did (``GradSource``)."""
     if tensor.grad is None:
-        tensor.grad, from_root, calls = grad, weakref.ref(root), 1
+        tensor.grad = grad
+        calls = 1
     else:
+        before = grad_source(tensor)
         tensor.grad = tensor.grad + grad
-        same = before is not None and before.root is not None and before.root() is root
-        from_root, calls = (weakref.ref(root) if same else None), (before.calls if before else 1) + 1
+        same = before is not None and before.root is not None and before.root() is from_root()
+        calls = (before.calls if before else 1) + 1
+        if not same:
+            from_root = None  # type: ignore[assignment]  # gradients of different roots summed
     try:
         written: Callable[[], object] = weakref.ref(tensor.grad)
     except TypeError:  # a NumPy scalar (a 0-d sum), which takes no weak reference: tiny, so kept
@@ -190,11 +220,3 @@ def _conform(node: Node, index: int, grad: object, data: ndarray) -> ndarray:
             )
         grad = _array.unbroadcast(grad, data.shape)
     return _array.astype(grad, data.dtype)
-
-
-def _add(a: ndarray | None, b: ndarray | None) -> ndarray | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a + b

@@ -79,15 +79,63 @@ mode = _View()
 _Switch = contextlib.AbstractContextManager[None]
 
 
-@contextlib.contextmanager
-def _switched(name: str, value: Any) -> Iterator[None]:
-    """Set switch ``name`` of the calling thread or task to ``value`` for a ``with`` block or a call."""
-    previous = getattr(_mode.get(), name)
-    _set(**{name: value})
+def _changed(mode: Mode, name: str, value: Any) -> Mode:
+    """``mode`` with switch ``name`` set to ``value``.
+
+    Entering and leaving a scope goes back and forth between the same few modes, so the last
+    changes are remembered (keyed by the mode's identity, checked against the mode kept with the
+    result): building a frozen dataclass costs more than finding it again.
+    """
+    key = (id(mode), name, value)
     try:
-        yield
-    finally:
-        _set(**{name: previous})
+        known = _recent.get(key)
+    except TypeError:  # an unhashable value: nothing to remember it by
+        known = key = None
+    if known is not None and known[0] is mode:
+        return known[1]
+    if name == "scope":
+        changed = Mode(mode.grad_enabled, value, mode.detect_anomaly)
+    elif name == "grad_enabled":
+        changed = Mode(value, mode.scope, mode.detect_anomaly)
+    else:
+        changed = Mode(mode.grad_enabled, mode.scope, value)
+    if key is not None:
+        if len(_recent) >= 256:  # a program naming scopes without end keeps only the latest
+            _recent.clear()
+        _recent[key] = (mode, changed)
+    return changed
+
+
+_recent: dict[tuple[int, str, Any], tuple[Mode, Mode]] = {}
+
+
+class _switched(contextlib.ContextDecorator):  # noqa: N801 (used like the function it replaces)
+    """Set switch ``name`` of the calling thread or task to ``value`` for a ``with`` block or a call.
+
+    On exit only that switch gets its previous value back: another switch changed inside the
+    block (``set_grad_enabled(False)`` called in a ``name_scope``) stays as it was left. A class
+    rather than a generator, because models enter a scope at every training step.
+    """
+
+    def __init__(self, name: str, value: Any) -> None:
+        self.name = name
+        self.value = value
+        self.entered: list[tuple[Mode, Mode]] = []  # a stack: the same object may be entered again inside
+
+    def __enter__(self) -> None:
+        before = _mode.get()
+        after = _changed(before, self.name, self.value)
+        _mode.set(after)
+        self.entered.append((before, after))
+
+    def __exit__(self, *exc_info: object) -> None:
+        before, after = self.entered.pop()
+        now = _mode.get()
+        # Unchanged inside: the very mode from before (which is then found again by _changed).
+        _mode.set(before if now is after else _changed(now, self.name, getattr(before, self.name)))
+
+    def _recreate_cm(self) -> _switched:
+        return _switched(self.name, self.value)  # a decorated function's calls each get their own
 
 
 def is_grad_enabled() -> bool:

@@ -24,10 +24,11 @@ class Node:
 
     Attributes
     ----------
-    inputs : tuple of Tensor
-        The tensors the node was called on, in order (set by the call).
+    inputs : tuple of Tensor or None
+        The tensors the node was called on, in order (set by the call); None before the call.
     needs_grad : tuple of bool
-        For each input, whether backward must compute its gradient: skip the others.
+        For each input, whether backward must compute its gradient: skip the others (empty
+        before the call).
     cancels : dict of int to int
         The cancellation rule, declared on the class: ``{shown: receiver}`` says that the gradient
         for input ``shown`` is only shown (kept in ``.grad`` when that tensor keeps its gradient,
@@ -76,8 +77,10 @@ class Node:
     array([ 3., 12.])
     """
 
-    inputs: tuple[Tensor, ...]
-    needs_grad: tuple[bool, ...]
+    # Class-level defaults, so that a node not called yet reads inputs as None without a
+    # per-instance attribute or a hasattr (which raises and catches inside) on every call.
+    inputs: tuple[Tensor, ...] = None  # type: ignore[assignment]  # a tuple once called
+    needs_grad: tuple[bool, ...] = ()
     cancels: ClassVar[dict[int, int]] = {}
     title: ClassVar[str] = ""
     scope: str | None = None

@@ -439,42 +439,46 @@ class Tensor:
         """Wrap a constant operand; Python numbers take this tensor's dtype, as NumPy does."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float, bool)) and _array.is_float(self.data):
+        data = self.data
+        if type(other) is float and type(data) is _array.ndarray and data.dtype.kind == "f":
+            return _constant(_array.xp.array(other, data.dtype))  # the common x * 0.5: no checks to make
+        if isinstance(other, (int, float, bool)) and _array.is_float(data):
             return Tensor(other, dtype=self.dtype)
         return Tensor(other)
 
+    # Each operator passes a Tensor operand as it is, without calling _lift: a call per node saved.
     def __add__(self, other: Any) -> Tensor:
-        return record(ops.Add(), (self, self._lift(other)))
+        return record(ops.Add(), (self, other if type(other) is Tensor else self._lift(other)))
 
     def __radd__(self, other: Any) -> Tensor:
         return record(ops.Add(), (self._lift(other), self))
 
     def __sub__(self, other: Any) -> Tensor:
-        return record(ops.Sub(), (self, self._lift(other)))
+        return record(ops.Sub(), (self, other if type(other) is Tensor else self._lift(other)))
 
     def __rsub__(self, other: Any) -> Tensor:
         return record(ops.Sub(), (self._lift(other), self))
 
     def __mul__(self, other: Any) -> Tensor:
-        return record(ops.Mul(), (self, self._lift(other)))
+        return record(ops.Mul(), (self, other if type(other) is Tensor else self._lift(other)))
 
     def __rmul__(self, other: Any) -> Tensor:
         return record(ops.Mul(), (self._lift(other), self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return record(ops.Div(), (self, self._lift(other)))
+        return record(ops.Div(), (self, other if type(other) is Tensor else self._lift(other)))
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return record(ops.Div(), (self._lift(other), self))
 
     def __pow__(self, other: Any) -> Tensor:
-        return record(ops.Pow(), (self, self._lift(other)))
+        return record(ops.Pow(), (self, other if type(other) is Tensor else self._lift(other)))
 
     def __rpow__(self, other: Any) -> Tensor:
         return record(ops.Pow(), (self._lift(other), self))
 
     def __matmul__(self, other: Any) -> Tensor:
-        return record(ops.MatMul(), (self, self._lift(other)))
+        return record(ops.MatMul(), (self, other if type(other) is Tensor else self._lift(other)))
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return record(ops.MatMul(), (self._lift(other), self))
@@ -615,35 +619,87 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
     may use it; a node that returns an input array itself gets a read-only view of it instead, so a
     user's leaf stays writable.
     """
-    # The hot path of every forward pass: lists rather than generators, names only for errors,
-    # and hasattr rather than node.__dict__, which would give every node a dict of its own.
-    if hasattr(node, "inputs"):
-        name = type(node).__name__
-        raise RuntimeError(
-            f"this {name} instance was already called: a node records one call of the "
-            f"graph, so create a new one for each call, e.g. {name}()(x)"
-        )
+    # The hot path of every forward pass, spelled out for one and two inputs: a tuple of tensors
+    # is kept as it came (the call's own), needs_grad is a constant tuple (shared, never
+    # allocated), and the output is built here rather than through a method call.
+    if node.inputs is not None:
+        _already_called(node)
     mode = current_mode()  # the calling thread's modes, read once
-    tensors = tuple([as_tensor(x) for x in inputs])
-    node.inputs = tensors
-    node.needs_grad = tuple([t.requires_grad for t in tensors])
+    arity = len(inputs)
+    if arity == 1:
+        x = inputs[0]
+        if type(x) is not Tensor or type(inputs) is not tuple:
+            x = as_tensor(x)
+            inputs = (x,)
+        needs = (True,) if x.requires_grad else (False,)  # constants: nothing allocated
+        wanted = needs[0]
+    elif arity == 2:
+        x, y = inputs
+        if type(x) is not Tensor or type(y) is not Tensor or type(inputs) is not tuple:
+            x, y = as_tensor(x), as_tensor(y)
+            inputs = (x, y)
+        if x.requires_grad:
+            needs = (True, True) if y.requires_grad else (True, False)
+        else:
+            needs = (False, True) if y.requires_grad else (False, False)
+        wanted = needs[0] or needs[1]
+    else:
+        inputs = tuple([as_tensor(t) for t in inputs])
+        needs = tuple([bool(t.requires_grad) for t in inputs])
+        wanted = True in needs
+    node.inputs = inputs
+    node.needs_grad = needs
     if mode.scope is not None:
         node.scope = mode.scope
     if mode.detect_anomaly:
         with _array.xp.errstate(all="ignore"):
-            out = _forward(node, tensors)
+            out = _forward(node, inputs)
         if _array.is_float(out) and not _array.all_finite(out):
             name = type(node).__name__
             raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
     else:
-        out = _forward(node, tensors)
+        out = _forward(node, inputs)
     if mode.grad_enabled and type(out) is _array.ndarray:  # a later backward may read it: freeze it (NumPy's flag)
-        for t in tensors:
+        for t in inputs:
             if out is t.data:  # the input itself (an identity node): a view, not the user's array
                 out = out.view()
                 break
         out.setflags(False)  # write=False; passed by position, which costs half as much
-    return Tensor._from_node(out, node, mode.grad_enabled and any(node.needs_grad))
+    else:
+        wanted = False
+    result = _new_tensor(Tensor)  # Tensor._from_node, inlined
+    result.data = out
+    result.grad = None
+    result.requires_grad = wanted
+    result.name = None
+    result.node = node
+    result.retains_grad = False
+    result._grad_source = None
+    return result
+
+
+_new_tensor = object.__new__
+
+
+def _constant(array: _array.ndarray) -> Tensor:
+    """A leaf holding ``array``, which needs no gradient and no checks (``Tensor._lift``'s fast path)."""
+    leaf = _new_tensor(Tensor)
+    leaf.data = array
+    leaf.grad = None
+    leaf.requires_grad = False
+    leaf.name = None
+    leaf.node = None
+    leaf.retains_grad = False
+    leaf._grad_source = None
+    return leaf
+
+
+def _already_called(node: Node) -> None:
+    name = type(node).__name__
+    raise RuntimeError(
+        f"this {name} instance was already called: a node records one call of the "
+        f"graph, so create a new one for each call, e.g. {name}()(x)"
+    )
 
 
 def _forward(node: Node, tensors: tuple[Tensor, ...]) -> _array.ndarray:

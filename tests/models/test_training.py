@@ -281,3 +281,18 @@ def test_lbfgs_at_an_optimum_already_records_one_entry():
     history = model.fit(X, y, epochs=500, optimizer="lbfgs", progress=False)
     assert 1 <= len(history) <= 2 and history.loss[-1] == model.loss(X, y).item()
     np.testing.assert_allclose(model.w.data, w, rtol=1e-8)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_shuffled_sgd_one_example_at_a_time_visits_the_seeded_order(seed):
+    # A batch of one is taken as a slice of its row: the same updates as the loop over the order.
+    X, y = problem(seed=1, n=23)
+    model = LogisticRegression(3, seed=0)
+    w, b = model.w.data, model.b.item()
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        order = rng.permutation(len(y))
+        w, b = numpy_sgd(X[order], y[order], w, b, lr=0.4, epochs=1, batch_size=1)
+    model.fit(X, y, epochs=2, lr=0.4, batch_size=1, seed=seed, progress=False)
+    np.testing.assert_allclose(model.w.data, w, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(model.b.item(), b, rtol=1e-12, atol=1e-14)

@@ -16,6 +16,7 @@ The loop gets arrays the model has already checked (``Model.fit`` runs the check
 from __future__ import annotations
 
 import importlib.util
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -178,6 +179,10 @@ def _batches(n: int, batch_size: int | None, rng: np.random.Generator | None) ->
         yield slice(None)
         return
     order = rng.permutation(n) if rng is not None else np.arange(n)
+    if batch_size == 1:  # one example: a slice takes a view of its row, where an index array copies it
+        for i in order.tolist():
+            yield slice(i, i + 1)
+        return
     for start in range(0, n, batch_size):
         yield order[start : start + batch_size]
 
@@ -197,16 +202,17 @@ def _descend(
     """Epochs of gradient steps; stops with DivergedError at the first non-finite loss."""
     params = model.parameters()
     finite = [p.data for p in params]  # rebinding never changes these arrays: no copy needed
+    objective, zero_grad, step = model._objective, steps.zero_grad, steps.step  # looked up once, not per step
     for epoch in range(1, epochs + 1):
         with np.errstate(all="ignore"):  # overflow shows up as a non-finite loss, reported below
             for batch in _batches(len(X), batch_size, rng):
-                steps.zero_grad()
-                _, loss = model._objective(X[batch], y[batch])
-                if not np.isfinite(loss.item()):
+                zero_grad()
+                _, loss = objective(X[batch], y[batch])
+                if not math.isfinite(loss.item()):  # a Python float: math's test, not a NumPy call
                     _diverged(params, finite, epoch, steps.lr)
                 finite = [p.data for p in params]
                 loss.backward()
-                steps.step()
+                step()
         _record(model, X, y, val, history)
         if not np.isfinite(history.loss[-1]):
             _diverged(params, finite, epoch, steps.lr)
