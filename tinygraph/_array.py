@@ -396,6 +396,18 @@ def scatter_add(shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> 
     return xp_.reshape(xp_.astype(hits, dtype) @ xp_.astype(flat, dtype), shape)
 
 
+def take_positions(x: Any, index: Any) -> Any:
+    """``x[index]`` with NumPy's meaning, for an index the array API cannot spell (several integer arrays).
+
+    The flat position of each selected element is found in NumPy (indexing an arange of x's
+    positions the same way, as ``scatter_add`` does), then taken from the flattened x.
+    """
+    xp_ = namespace(x)
+    positions = np.arange(math.prod(x.shape)).reshape(x.shape)[_numpy_index(index)]
+    taken = xp_.take(xp_.reshape(x, (-1,)), xp_.asarray(positions.reshape(-1)), axis=0)
+    return xp_.reshape(taken, positions.shape)
+
+
 def _numpy_index(index: Any) -> Any:
     """An index with every array in it made a NumPy array (the positions are computed in NumPy)."""
     if isinstance(index, tuple):

@@ -659,14 +659,14 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
             raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
     else:
         out = _forward(node, inputs)
-    if mode.grad_enabled and type(out) is _array.ndarray:  # a later backward may read it: freeze it (NumPy's flag)
+    if not mode.grad_enabled:
+        wanted = False
+    elif type(out) is _array.ndarray:  # a later backward may read it: freeze it (NumPy's flag)
         for t in inputs:
             if out is t.data:  # the input itself (an identity node): a view, not the user's array
                 out = out.view()
                 break
         out.setflags(False)  # write=False; passed by position, which costs half as much
-    else:
-        wanted = False
     result = _new_tensor(Tensor)  # Tensor._from_node, inlined
     result.data = out
     result.grad = None

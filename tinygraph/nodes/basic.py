@@ -459,6 +459,8 @@ def _select(x: ndarray, index: Any) -> ndarray:
             return x.vindex[index]  # several integer arrays: point-wise, as NumPy pairs them
     if len(parts) == 1 and getattr(index, "ndim", 0) == 1 and not _is_bool_array(index):
         return namespace(x).take(x, index, axis=0)
+    if sum(1 for p in parts if getattr(p, "ndim", 0) > 0) > 1:  # the standard has no point-wise pairing
+        return _array.take_positions(x, index)
     used = sum(1 for p in parts if p is not None and p is not Ellipsis)
     if used == x.ndim or any(p is Ellipsis or _is_bool_array(p) for p in parts):
         return x[index]
