@@ -19,7 +19,7 @@ import numpy as np
 from tinygraph._checks import number, random_seed
 from tinygraph.functional import l2_penalty
 from tinygraph.models import files, training
-from tinygraph.models.checks import check_X, check_y, float_array, validation_pair
+from tinygraph.models.checks import Pending, check_X, check_y, float_array, settle, validation_pair
 from tinygraph.modes import name_scope, no_grad
 from tinygraph.tensor import Tensor, tensor
 
@@ -126,14 +126,16 @@ class Model:
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy: the fraction of examples whose predicted label equals y."""
-        X, y = self._check_data(X, y)
-        return float(np.mean(self.predict(X) == y))
+        pending: list[Pending] = []  # a lazy array's checks, computed with the accuracy
+        X, y = self._check_data(X, y, pending=pending)
+        return float(settle(pending, (self.predict(X) == y).mean())[0])
 
     def log_loss(self, X: Any, y: Any) -> float:
         """The mean negative log-likelihood (cross-entropy), without the penalty."""
-        X, y = self._check_data(X, y)
+        pending: list[Pending] = []  # a lazy array's checks, computed with the loss
+        X, y = self._check_data(X, y, pending=pending)
         with no_grad():
-            return self._data_graph(X, y)[1].item()
+            return float(settle(pending, self._data_graph(X, y)[1].data)[0])
 
     def fit(
         self,
@@ -194,8 +196,10 @@ class Model:
         However it ends, ``fit`` leaves every parameter's ``.grad`` cleared (None), so a diagram
         drawn afterwards never shows the last minibatch's gradient as the drawn loss's.
         """
-        X, y = self._check_data(X, y)
-        val = None if validation is None else self._check_data(*validation_pair(validation), what="validation ")
+        pending: list[Pending] = []  # a lazy array's checks: computed in the first step's pass
+        X, y = self._check_data(X, y, pending=pending)
+        if validation is not None:
+            validation = self._check_data(*validation_pair(validation), what="validation ", pending=pending)
         self.history = training.fit(
             self,
             X,
@@ -207,7 +211,8 @@ class Model:
             shuffle=shuffle,
             seed=self.seed if seed is None else seed,
             progress=progress,
-            validation=val,
+            validation=validation,
+            checks=pending,
         )
         return self.history
 
@@ -275,10 +280,15 @@ class Model:
         """X as float64 (N, d) for this model's d; ValueError naming the problem."""
         return check_X(X, self.n_features, what)
 
-    def _check_data(self, X: Any, y: Any, what: str = "") -> tuple[np.ndarray, np.ndarray]:
-        """X as float64 (N, d) and y as checked labels (N,); ValueError naming the problem."""
-        X = self._check_X(X, what + "X")
-        return X, self._check_labels(check_y(y, len(X), what))
+    def _check_data(
+        self, X: Any, y: Any, what: str = "", pending: list[Pending] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """X as float64 (N, d) and y as checked labels (N,); ValueError naming the problem.
+
+        The checks of lazy arrays' values go into ``pending`` when it is given (see ``checks._check``).
+        """
+        X = check_X(X, self.n_features, what + "X", pending)
+        return X, self._check_labels(check_y(y, X.shape[0], what), pending)
 
     # ----------------------------------------------------------------- save and load
     def save(self, path: str | Path) -> Path:
