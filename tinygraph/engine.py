@@ -101,7 +101,7 @@ def backward(
         if node is None or retain_grads or tensor.retains_grad:
             total = _add(g, shown.pop(id(tensor), None))
             if total is not None:
-                shared = id(total) in kept or total.base is not None or not total.flags.writeable
+                shared = isinstance(total, _array.NUMPY_TYPES) and (id(total) in kept or _array.is_view(total))
                 if tensor.grad is None and shared:
                     total = total.copy()  # a view or a shared array: .grad gets an array of its own
                 _accumulate(tensor, total, root)
@@ -181,15 +181,15 @@ def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:
 
 def _conform(node: Node, index: int, grad: object, data: ndarray) -> ndarray:
     """The gradient for input ``index`` as an array of its shape (summed over broadcast axes) and dtype."""
-    grad = _array.as_array(grad)
-    if grad.shape != data.shape:
+    grad = _array.as_array(grad)  # another library's array stays in it (a Dask one uncomputed)
+    if grad.shape != data.shape and _array.known_shape(grad.shape) and _array.known_shape(data.shape):
         if not _array.broadcasts_to(data.shape, grad.shape):
             raise ValueError(
                 f"{type(node).__name__}.backward: gradient for input {index} has shape {grad.shape} "
                 f"but the input has shape {data.shape}"
             )
         grad = _array.unbroadcast(grad, data.shape)
-    return grad if grad.dtype == data.dtype else grad.astype(data.dtype)
+    return _array.astype(grad, data.dtype)
 
 
 def _add(a: ndarray | None, b: ndarray | None) -> ndarray | None:

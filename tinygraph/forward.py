@@ -96,6 +96,6 @@ def push_tangents(root: Tensor, given: dict[int, _array.ndarray]) -> _array.ndar
             raise ValueError(
                 f"{type(node).__name__}.jvp returned a tangent of shape {out.shape} but the output has shape {t.shape}"
             )
-        tangent[id(t)] = out if out.dtype == t.dtype else out.astype(t.dtype)
+        tangent[id(t)] = _array.astype(out, t.dtype)
     result = tangent.get(id(root))
-    return _array.xp.zeros(root.shape, root.dtype) if result is None else result
+    return _array.namespace(root.data).zeros(root.shape, dtype=root.dtype) if result is None else result

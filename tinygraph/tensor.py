@@ -126,15 +126,18 @@ class Tensor:
     def numpy(self) -> _array.ndarray:
         """The value as an ndarray: the same array, not a copy (read-only if a node produced it in grad mode).
 
-        Use ``t.numpy().copy()`` for an array you may change.
+        Use ``t.numpy().copy()`` for an array you may change. A tensor of another array library
+        gives a NumPy copy of its values: a Dask tensor is computed (all of it, into memory), a
+        CuPy tensor copied from the GPU.
         """
-        return self.data
+        return self.data if type(self.data) is _array.ndarray else _array.to_numpy(self.data)
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
         if self.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
-        return self.data.item()
+        data = self.data
+        return data.item() if isinstance(data, _array.ndarray) else _array.to_numpy(data).item()  # Dask: computes
 
     def detach(self) -> Tensor:
         """The same value as a new leaf that does not require grad: the graph stops here.
@@ -144,8 +147,11 @@ class Tensor:
         return Tensor(self.data, name=self.name)
 
     def __repr__(self) -> str:
-        body = _array.xp.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = [f"dtype={self.dtype}"] if self.dtype != _array.xp.float64 else []
+        if isinstance(self.data, _array.ndarray):
+            body = _array.xp.array2string(self.data, separator=", ", prefix="tensor(")
+            extras = [f"dtype={self.dtype}"] if self.dtype != _array.xp.float64 else []
+        else:  # the library's own repr, which computes nothing (Dask shows shape and chunks)
+            body, extras = repr(self.data), []
         if self.name:
             extras.append(f"name={self.name!r}")
         if self.node is not None:
@@ -180,7 +186,7 @@ class Tensor:
                     f"backward() without grad= needs a scalar, but this tensor has shape {self.shape}: "
                     "reduce it first (e.g. .sum() or .mean()) or pass grad= shaped like it"
                 )
-            return _array.xp.ones(self.shape, dtype=self.dtype)
+            return _array.namespace(self.data).ones(self.shape, dtype=self.dtype)
         seed = _array.as_array(grad, self.dtype)
         if seed.shape != self.shape:
             raise ValueError(f"backward(grad=...) has shape {seed.shape} but the tensor has shape {self.shape}")
@@ -200,7 +206,8 @@ class Tensor:
                 f"{conversion}() needs a tensor with one element, this one has shape {self.shape}: "
                 "reduce it first (.sum(), .any(), .all()) or index one element"
             )
-        return self.data.item()
+        data = self.data
+        return data.item() if isinstance(data, _array.ndarray) else _array.to_numpy(data).item()  # Dask: computes
 
     def __float__(self) -> float:
         return float(self._one_element("float"))
@@ -406,7 +413,7 @@ class Tensor:
         Without it NumPy would read a tensor as a sequence and build an array of one-element
         tensors, each recording a GetItem node.
         """
-        data = self.data if dtype is None else self.data.astype(dtype)
+        data = self.numpy() if dtype is None else self.numpy().astype(dtype)
         return data.copy() if copy else data
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
@@ -571,12 +578,12 @@ class Tensor:
     @accepts_dim
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the maximum, as NumPy's: an integer tensor with no gradient."""
-        return Tensor(_array.xp.argmax(self.data, axis=axis, keepdims=keepdims))
+        return Tensor(_array.namespace(self.data).argmax(self.data, axis=axis, keepdims=keepdims))
 
     @accepts_dim
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the minimum, as NumPy's: an integer tensor with no gradient."""
-        return Tensor(_array.xp.argmin(self.data, axis=axis, keepdims=keepdims))
+        return Tensor(_array.namespace(self.data).argmin(self.data, axis=axis, keepdims=keepdims))
 
     @accepts_dim
     def squeeze(self, axis: Axis = None) -> Tensor:
@@ -628,7 +635,7 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
             raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
     else:
         out = _forward(node, tensors)
-    if mode.grad_enabled:  # a later node may save this output for its backward: freeze it
+    if mode.grad_enabled and type(out) is _array.ndarray:  # a later backward may read it: freeze it (NumPy's flag)
         for t in tensors:
             if out is t.data:  # the input itself (an identity node): a view, not the user's array
                 out = out.view()
@@ -639,8 +646,13 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
 
 def _forward(node: Node, tensors: tuple[Tensor, ...]) -> _array.ndarray:
     """``node.forward`` on the tensors' arrays, its output an ndarray; errors name the node and the shapes."""
+    arrays = [t.data for t in tensors]
+    for array in arrays:
+        if type(array) is not _array.ndarray:  # another library, or a NumPy scalar: one namespace
+            arrays = _array.conform_inputs(arrays, type(node).__name__) if _foreign(arrays) else arrays
+            break
     try:
-        out = node.forward(*[t.data for t in tensors])
+        out = node.forward(*arrays)
     except ValueError as error:
         name = type(node).__name__
         if str(error).startswith(name):
@@ -648,6 +660,10 @@ def _forward(node: Node, tensors: tuple[Tensor, ...]) -> _array.ndarray:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
     return out if type(out) is _array.ndarray else _array.as_array(out)
+
+
+def _foreign(arrays: list[Any]) -> bool:
+    return any(not isinstance(a, (_array.ndarray, _array.xp.generic)) for a in arrays)
 
 
 def _plain_index(index: Any) -> Any:

@@ -8,8 +8,10 @@ Each is computed in a form that is exact and finite for any finite input: no exp
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinygraph import _array
-from tinygraph._array import ndarray, xp
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -55,21 +57,27 @@ class Logit(Node):
     local_derivatives = ("1 / (p(1 − p))",)
 
     def forward(self, p: ndarray) -> ndarray:
-        outside = ~((p >= 0) & (p <= 1))  # NaN included, as BCE's check of p
-        if outside.any():
-            raise ValueError(f"Logit: probabilities must lie in [0, 1]; found {p[outside].flat[0].item()!r}")
+        p = _array.check_lazily(p, _check_probabilities)
         self.p = p
-        with xp.errstate(divide="ignore"):
+        xp = namespace(p)
+        with np.errstate(divide="ignore"):
             return xp.log(p) - xp.log1p(-p)
 
     def backward(self, grad: ndarray) -> Grads:
-        with xp.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):
             return (grad / (self.p * (1 - self.p)),)
 
     def jvp(self, dp: ndarray | None) -> ndarray:
         """ż = ṗ / (p(1 − p))."""
-        with xp.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):
             return dp / (self.p * (1 - self.p))
+
+
+def _check_probabilities(p: ndarray) -> None:
+    """ValueError naming the first value of p outside [0, 1], NaN included (as BCE's check of p)."""
+    outside = ~((p >= 0) & (p <= 1))
+    if namespace(outside).any(outside):
+        raise ValueError(f"Logit: probabilities must lie in [0, 1]; found {_array.first_where(p, outside)!r}")
 
 
 class Tanh(Node):
@@ -80,7 +88,7 @@ class Tanh(Node):
     local_derivatives = ("1 − a²",)
 
     def forward(self, z: ndarray) -> ndarray:
-        self.a = xp.tanh(z)
+        self.a = namespace(z).tanh(z)
         return self.a
 
     def backward(self, grad: ndarray) -> Grads:
@@ -100,14 +108,14 @@ class ReLU(Node):
 
     def forward(self, z: ndarray) -> ndarray:
         self.positive = z > 0
-        return xp.maximum(z, 0)
+        return namespace(z).maximum(z, 0)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad * self.positive,)
+        return (grad * _array.as_factor(self.positive, grad),)
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """ȧ = ż where z > 0, else 0."""
-        return dz * self.positive
+        return dz * _array.as_factor(self.positive, dz)
 
 
 class Softmax(Node):
@@ -127,15 +135,15 @@ class Softmax(Node):
         self.axis = axis
 
     def forward(self, z: ndarray) -> ndarray:
-        self.a = xp.exp(_array.log_softmax(z, self.axis))
+        self.a = namespace(z).exp(_array.log_softmax(z, self.axis))
         return self.a
 
     def backward(self, grad: ndarray) -> Grads:
-        return (self.a * (grad - (grad * self.a).sum(axis=self.axis, keepdims=True)),)
+        return (self.a * (grad - namespace(grad).sum(grad * self.a, axis=self.axis, keepdims=True)),)
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """ȧ = (diag(a) − a aᵀ) ż = a ⊙ (ż − Σ_k a_k ż_k)."""
-        return self.a * (dz - (dz * self.a).sum(axis=self.axis, keepdims=True))
+        return self.a * (dz - namespace(dz).sum(dz * self.a, axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Node):
@@ -158,11 +166,23 @@ class LogSoftmax(Node):
         return self.log_a
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True),)
+        return (_minus_softmax_times_sum(grad, self.log_a, self.axis),)
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """(log a)˙ = ż − Σ_k softmax(z)_k ż_k."""
-        return dz - (xp.exp(self.log_a) * dz).sum(axis=self.axis, keepdims=True)
+        return _minus_jvp(dz, self.log_a, self.axis)
+
+
+def _minus_softmax_times_sum(grad: ndarray, log_a: ndarray, axis: int) -> ndarray:
+    """dL/dz = dL/dlog a − softmax(z) · Σ_k dL/dlog a_k, with softmax(z) = exp(log a)."""
+    xp = namespace(grad)
+    return grad - xp.exp(log_a) * xp.sum(grad, axis=axis, keepdims=True)
+
+
+def _minus_jvp(dz: ndarray, log_a: ndarray, axis: int) -> ndarray:
+    """(log a)˙ = ż − Σ_k softmax(z)_k ż_k."""
+    xp = namespace(dz)
+    return dz - xp.sum(xp.exp(log_a) * dz, axis=axis, keepdims=True)
 
 class SoftmaxLog(Node):
     """log a for a = softmax(z), computed from z as log_softmax(z): the log of a softmax's output.
@@ -201,13 +221,13 @@ class SoftmaxLog(Node):
     def backward(self, grad: ndarray) -> Grads:
         ga = None
         if self.needs_grad[0]:  # only shown: the engine asks for it only when a keeps its gradient
-            with xp.errstate(divide="ignore"):  # never propagated, so it may be inf where a is 0
+            with np.errstate(divide="ignore"):  # never propagated, so it may be inf where a is 0
                 ga = grad / self.a
-        gz = grad - xp.exp(self.log_a) * grad.sum(axis=self.axis, keepdims=True) if self.needs_grad[1] else None
+        gz = _minus_softmax_times_sum(grad, self.log_a, self.axis) if self.needs_grad[1] else None
         return ga, gz
 
     def jvp(self, da: ndarray | None, dz: ndarray | None) -> ndarray:
         """(log a)˙ = ż − Σ_k softmax(z)_k ż_k; ȧ is ignored: a's path is z's (cancels)."""
         if dz is None:
-            return xp.zeros_like(self.log_a)
-        return dz - (xp.exp(self.log_a) * dz).sum(axis=self.axis, keepdims=True)
+            return namespace(self.log_a).zeros_like(self.log_a)
+        return _minus_jvp(dz, self.log_a, self.axis)

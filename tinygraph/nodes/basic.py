@@ -7,11 +7,14 @@ derivative pushed forward: for z = x · y, ż = ẋ y + x ẏ (a dot marks a tan
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
+import numpy as np
+
 from tinygraph import _array
-from tinygraph._array import ndarray, xp
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Axis, Grads
 from tinygraph.node import Node
 
@@ -20,7 +23,7 @@ Tangent = ndarray | None
 
 def _out_shape(node: Node) -> tuple[int, ...]:
     """The broadcast shape of a binary node's output, from its inputs' shapes."""
-    return xp.broadcast_shapes(*(t.shape for t in node.inputs))
+    return np.broadcast_shapes(*(t.shape for t in node.inputs))  # shapes only: plain tuples
 
 class Add(Node):
     """z = x + y;  dz/dx = 1, dz/dy = 1."""
@@ -145,12 +148,12 @@ class Pow(Node):
     def _dz_dx(self) -> ndarray:
         """p x^(p − 1); where p = 0 it is 0 (x⁰ = 1), also at x = 0, where 0 · 0⁻¹ would be NaN."""
         p = self.p
-        return p * self.x ** xp.where(p == 0, 1, p - 1)
+        return p * self.x ** namespace(p).where(p == 0, 1, p - 1)
 
     def _z_log_x(self) -> ndarray:
         """dz/dp = z log x where x > 0, and 0 elsewhere (where x^p has no derivative in p)."""
-        positive = self.x > 0
-        return xp.where(positive, self.z * xp.log(xp.where(positive, self.x, 1)), 0).astype(self.z.dtype)
+        xp, positive = namespace(self.x), self.x > 0
+        return _array.astype(xp.where(positive, self.z * xp.log(xp.where(positive, self.x, 1)), 0), self.z.dtype)
 
     def jvp(self, dx: Tangent, dp: Tangent) -> ndarray:
         """ż = p x^(p − 1) ẋ + z log x ṗ."""
@@ -184,14 +187,15 @@ class MatMul(Node):
         # Treat a vector as a one-row (x) or one-column (y) matrix, then drop that axis again.
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
-        g2 = xp.expand_dims(grad, -2) if x.ndim == 1 else grad
-        g2 = xp.expand_dims(g2, -1) if y.ndim == 1 else g2
+        xp = namespace(grad)
+        g2 = xp.expand_dims(grad, axis=-2) if x.ndim == 1 else grad
+        g2 = xp.expand_dims(g2, axis=-1) if y.ndim == 1 else g2
         gx = gy = None
         if self.needs_grad[0]:
-            gx = g2 @ xp.swapaxes(y2, -1, -2)
+            gx = g2 @ xp.matrix_transpose(y2)
             gx = gx[..., 0, :] if x.ndim == 1 else gx
         if self.needs_grad[1]:
-            gy = xp.swapaxes(x2, -1, -2) @ g2
+            gy = xp.matrix_transpose(x2) @ g2
             gy = gy[..., 0] if y.ndim == 1 else gy
         return gx, gy
 
@@ -199,7 +203,7 @@ class MatMul(Node):
         """ż = ẋ @ y + x @ ẏ."""
         # either product already has the output's shape; with no tangent at all, ż = 0
         if dx is None and dy is None:
-            return xp.zeros_like(self.x @ self.y)
+            return namespace(self.x).zeros_like(self.x @ self.y)
         if dy is None:
             return dx @ self.y
         return self.x @ dy if dx is None else dx @ self.y + self.x @ dy
@@ -213,7 +217,7 @@ class Exp(Node):
     local_derivatives = ("eˣ",)
 
     def forward(self, x: ndarray) -> ndarray:
-        self.a = xp.exp(x)
+        self.a = namespace(x).exp(x)
         return self.a
 
     def backward(self, grad: ndarray) -> Grads:
@@ -233,7 +237,7 @@ class Log(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
-        return xp.log(x)
+        return namespace(x).log(x)
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad / self.x,)
@@ -277,7 +281,10 @@ class _Reduction(Node):
 
     def _expand(self, grad: ndarray) -> ndarray:
         """``grad`` with the reduced axes put back as length-1 axes, ready to broadcast."""
-        return grad if self.keepdims else xp.expand_dims(grad, self.axes)
+        if self.keepdims:
+            return grad
+        kept = tuple(1 if a in self.axes else n for a, n in enumerate(self.shape))
+        return namespace(grad).reshape(grad, kept)
 
 
 class Sum(_Reduction):
@@ -288,14 +295,14 @@ class Sum(_Reduction):
     local_derivatives = ("1",)
 
     def forward(self, x: ndarray) -> ndarray:
-        return x.sum(axis=self._remember(x), keepdims=self.keepdims)
+        return namespace(x).sum(x, axis=self._remember(x), keepdims=self.keepdims)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (xp.broadcast_to(self._expand(grad), self.shape),)
+        return (namespace(grad).broadcast_to(self._expand(grad), self.shape),)
 
     def jvp(self, dx: Tangent) -> ndarray:
         """ṡ = Σ ẋ over the same axes."""
-        return dx.sum(axis=self.axes, keepdims=self.keepdims)
+        return namespace(dx).sum(dx, axis=self.axes, keepdims=self.keepdims)
 
 
 class Mean(_Reduction):
@@ -307,15 +314,15 @@ class Mean(_Reduction):
 
     def forward(self, x: ndarray) -> ndarray:
         axes = self._remember(x)
-        self.count = int(xp.prod([x.shape[a] for a in axes]))
-        return x.mean(axis=axes, keepdims=self.keepdims)
+        self.count = math.prod([x.shape[a] for a in axes])
+        return namespace(x).mean(x, axis=axes, keepdims=self.keepdims)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (xp.broadcast_to(self._expand(grad) / self.count, self.shape),)
+        return (namespace(grad).broadcast_to(self._expand(grad) / self.count, self.shape),)
 
     def jvp(self, dx: Tangent) -> ndarray:
         """ṁ = (1/n) Σ ẋ over the same axes."""
-        return dx.mean(axis=self.axes, keepdims=self.keepdims)
+        return namespace(dx).mean(dx, axis=self.axes, keepdims=self.keepdims)
 
 
 class Max(_Reduction):
@@ -326,19 +333,25 @@ class Max(_Reduction):
     local_derivatives = ("1 at the max",)
 
     def forward(self, x: ndarray) -> ndarray:
-        axes = self._remember(x)
-        m = x.max(axis=axes, keepdims=True)
+        xp, axes = namespace(x), self._remember(x)
+        m = xp.max(x, axis=axes, keepdims=True)
         self.is_max = x == m
         return m if self.keepdims else xp.squeeze(m, axis=axes)
 
+    def _extrema(self, dtype: object) -> ndarray:
+        """1 at each extremum, 0 elsewhere, in ``dtype`` (the standard multiplies no bools with floats)."""
+        return _array.astype(self.is_max, dtype)
+
     def backward(self, grad: ndarray) -> Grads:
-        ties = self.is_max.sum(axis=self.axes, keepdims=True).astype(grad.dtype)
-        return (self.is_max * (self._expand(grad) / ties),)
+        xp, is_max = namespace(grad), self._extrema(grad.dtype)
+        ties = xp.sum(is_max, axis=self.axes, keepdims=True)
+        return (is_max * (self._expand(grad) / ties),)
 
     def jvp(self, dx: Tangent) -> ndarray:
         """ṁ = the mean of ẋ over the maxima (ties split evenly, as in backward)."""
-        ties = self.is_max.sum(axis=self.axes, keepdims=self.keepdims).astype(dx.dtype)
-        return (self.is_max * dx).sum(axis=self.axes, keepdims=self.keepdims) / ties
+        xp, is_max = namespace(dx), self._extrema(dx.dtype)
+        ties = xp.sum(is_max, axis=self.axes, keepdims=self.keepdims)
+        return xp.sum(is_max * dx, axis=self.axes, keepdims=self.keepdims) / ties
 
 
 class Reshape(Node):
@@ -353,14 +366,19 @@ class Reshape(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.in_shape = x.shape
-        return x.reshape(self.shape)
+        return namespace(x).reshape(x, _shape(self.shape))
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad.reshape(self.in_shape),)
+        return (namespace(grad).reshape(grad, self.in_shape),)
 
     def jvp(self, dx: Tangent) -> ndarray:
         """ẏ = ẋ reshaped."""
-        return dx.reshape(self.shape)
+        return namespace(dx).reshape(dx, _shape(self.shape))
+
+
+def _shape(shape: Any) -> tuple[int, ...]:
+    """A shape as the standard's reshape takes it: a tuple of ints (NumPy also takes one int or a list)."""
+    return tuple(int(n) for n in shape) if isinstance(shape, (tuple, list)) else (operator.index(shape),)
 
 
 class Transpose(Node):
@@ -375,20 +393,21 @@ class Transpose(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         if self.axes is None:
-            self.inverse = None
-            return x.transpose()
-        axes = _axis_list(self.axes, x.ndim)  # (-1, 0) means (1, 0): argsort needs axes ≥ 0
+            self.order = self.inverse = tuple(range(x.ndim - 1, -1, -1))
+            return namespace(x).permute_dims(x, self.order)
+        axes = _axis_list(self.axes, x.ndim)  # (-1, 0) means (1, 0): the inverse needs axes ≥ 0
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"Transpose: axes {self.axes} are not a permutation of the {x.ndim} axes")
-        self.inverse = tuple(int(i) for i in xp.argsort(axes))
-        return x.transpose(axes)
+        self.order = tuple(axes)
+        self.inverse = tuple(sorted(range(x.ndim), key=axes.__getitem__))
+        return namespace(x).permute_dims(x, self.order)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad.transpose(self.inverse),)
+        return (namespace(grad).permute_dims(grad, self.inverse),)
 
     def jvp(self, dx: Tangent) -> ndarray:
         """ẏ = ẋ with the same permutation."""
-        return dx.transpose(self.axes)
+        return namespace(dx).permute_dims(dx, self.order)
 
 
 class GetItem(Node):
@@ -406,11 +425,36 @@ class GetItem(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.shape, self.dtype = x.shape, x.dtype
-        return x[self.index]
+        return x[self.index] if isinstance(x, np.ndarray) else _select(x, self.index)
 
     def backward(self, grad: ndarray) -> Grads:
         return (_array.scatter_add(self.shape, self.index, grad, self.dtype),)
 
     def jvp(self, dx: Tangent) -> ndarray:
         """ẏ = ẋ[index]."""
-        return dx[self.index]
+        return dx[self.index] if isinstance(dx, np.ndarray) else _select(dx, self.index)
+
+
+def _select(x: ndarray, index: Any) -> ndarray:
+    """``x[index]`` as the standard spells it: ``take`` for one integer array, and every axis indexed.
+
+    NumPy fills in ``:`` for the axes an index leaves out; the standard wants a trailing ``...``
+    (a boolean mask stays alone: the standard allows it only as the sole index).
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    if _array.is_dask(x):  # Dask indexes with NumPy masks as positions, so that shapes stay known
+        parts = sum(((*np.nonzero(p),) if isinstance(p, np.ndarray) and p.dtype == bool else (p,) for p in parts), ())
+        index = parts if len(parts) > 1 else parts[0]
+        if sum(1 for p in parts if getattr(p, "ndim", 0) > 0) > 1:
+            return x.vindex[index]  # several integer arrays: point-wise, as NumPy pairs them
+    if len(parts) == 1 and getattr(index, "ndim", 0) == 1 and not _is_bool_array(index):
+        return namespace(x).take(x, index, axis=0)
+    used = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    if used == x.ndim or any(p is Ellipsis or _is_bool_array(p) for p in parts):
+        return x[index]
+    return x[(*parts, Ellipsis)]
+
+
+def _is_bool_array(part: Any) -> bool:
+    dtype = getattr(part, "dtype", None)
+    return dtype is not None and _array.namespace(part).isdtype(dtype, "bool")

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygraph import _array
-from tinygraph._array import ndarray, xp
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
 
 def _tangent(t: ndarray | None, like: ndarray) -> ndarray:
     """A tangent, or zeros shaped like ``like`` where it is None (a constant input)."""
-    return xp.zeros_like(like, dtype=xp.result_type(like, 0.0)) if t is None else t
+    return namespace(like).zeros(like.shape, dtype=_array.float_dtype(like)) if t is None else t
 
 
 class Abs(Node):
@@ -35,6 +37,7 @@ class Abs(Node):
     local_derivatives = ("sign(x)",)
 
     def forward(self, x: ndarray) -> ndarray:
+        xp = namespace(x)
         self.sign = xp.sign(x)
         return xp.abs(x)
 
@@ -57,15 +60,15 @@ class Sqrt(Node):
     local_derivatives = ("1 / (2√x)",)
 
     def forward(self, x: ndarray) -> ndarray:
-        self.a = xp.sqrt(x)
+        self.a = namespace(x).sqrt(x)
         return self.a
 
     def backward(self, grad: ndarray) -> Grads:
-        with xp.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):
             return (grad / (2 * self.a),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             return _tangent(tx, self.a) / (2 * self.a)
 
 
@@ -82,7 +85,7 @@ class Square(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
-        return xp.square(x)
+        return namespace(x).square(x)
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad * 2 * self.x,)
@@ -104,7 +107,7 @@ class Log1p(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
-        return xp.log1p(x)
+        return namespace(x).log1p(x)
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad / (1 + self.x),)
@@ -125,7 +128,7 @@ class Expm1(Node):
     local_derivatives = ("eˣ",)
 
     def forward(self, x: ndarray) -> ndarray:
-        self.a = xp.expm1(x)
+        self.a = namespace(x).expm1(x)
         return self.a
 
     def backward(self, grad: ndarray) -> Grads:
@@ -149,6 +152,7 @@ class Softplus(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
+        xp = namespace(x)
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, grad: ndarray) -> Grads:
@@ -166,13 +170,13 @@ class Sin(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
-        return xp.sin(x)
+        return namespace(x).sin(x)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad * xp.cos(self.x),)
+        return (grad * namespace(self.x).cos(self.x),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return _tangent(tx, self.x) * xp.cos(self.x)
+        return _tangent(tx, self.x) * namespace(self.x).cos(self.x)
 
 
 class Cos(Node):
@@ -183,13 +187,13 @@ class Cos(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
-        return xp.cos(x)
+        return namespace(x).cos(x)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (-grad * xp.sin(self.x),)
+        return (-grad * namespace(self.x).sin(self.x),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return -_tangent(tx, self.x) * xp.sin(self.x)
+        return -_tangent(tx, self.x) * namespace(self.x).sin(self.x)
 
 
 class Clip(Node):
@@ -215,25 +219,31 @@ class Clip(Node):
         self.low, self.high = low, high
 
     def forward(self, x: ndarray) -> ndarray:
-        inside = xp.ones(x.shape, dtype=bool)
+        xp = namespace(x)
+        inside = xp.ones(x.shape, dtype=xp.bool)
         if self.low is not None:
             inside = inside & (x >= self.low)
         if self.high is not None:
             inside = inside & (x <= self.high)
         self.inside = inside
         out = xp.clip(x, self.low, self.high)
-        return out.astype(x.dtype) if _array.is_float(x) else out
+        return _array.astype(out, x.dtype) if _array.is_float(x) else out
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad * self.inside,)
+        return (grad * _array.as_factor(self.inside, grad),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return _tangent(tx, self.inside) * self.inside
+        t = _tangent(tx, self.inside)
+        return t * _array.as_factor(self.inside, t)
 
 
-def _share(share: ndarray, z: ndarray) -> ndarray:
-    """dz/dx of Maximum or Minimum in the output's dtype (float32 stays float32)."""
-    return share.astype(z.dtype) if _array.is_float(z) else share
+def _share(wins: ndarray, ties: ndarray, z: ndarray) -> ndarray:
+    """dz/dx of Maximum or Minimum, 1 where x wins and ½ at a tie, in the output's dtype (float32 stays)."""
+    if isinstance(wins, np.ndarray):
+        share = wins + 0.5 * ties
+        return share.astype(z.dtype) if _array.is_float(z) else share
+    dtype = _array.float_dtype(z)
+    return _array.astype(wins, dtype) + 0.5 * _array.astype(ties, dtype)
 
 
 class Maximum(Node):
@@ -250,8 +260,8 @@ class Maximum(Node):
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         self.x, self.y = x, y
-        z = xp.maximum(x, y)
-        self.share_x = _share((x > y) + 0.5 * (x == y), z)  # dz/dx: 1, ½ or 0
+        z = namespace(x).maximum(x, y)
+        self.share_x = _share(x > y, x == y, z)  # dz/dx: 1, ½ or 0
         return z
 
     def backward(self, grad: ndarray) -> Grads:
@@ -278,8 +288,8 @@ class Minimum(Maximum):
 
     def forward(self, x: ndarray, y: ndarray) -> ndarray:
         self.x, self.y = x, y
-        z = xp.minimum(x, y)
-        self.share_x = _share((x < y) + 0.5 * (x == y), z)
+        z = namespace(x).minimum(x, y)
+        self.share_x = _share(x < y, x == y, z)
         return z
 
 
@@ -296,14 +306,15 @@ class Where(Node):
     local_derivatives = (None, "1 where c", "1 where not c")
 
     def forward(self, condition: ndarray, x: ndarray, y: ndarray) -> ndarray:
-        self.condition, self.x, self.y = condition.astype(bool), x, y
+        xp = namespace(x)
+        self.condition, self.x, self.y = _array.astype(condition, xp.bool), x, y
         return xp.where(self.condition, x, y)
 
     def backward(self, grad: ndarray) -> Grads:
-        c = self.condition
-        gx = xp.where(c, grad, 0) if self.needs_grad[1] else None
-        gy = xp.where(c, 0, grad) if self.needs_grad[2] else None
+        c, xp = self.condition, namespace(grad)
+        gx = xp.where(c, grad, 0.0) if self.needs_grad[1] else None
+        gy = xp.where(c, 0.0, grad) if self.needs_grad[2] else None
         return None, gx, gy
 
     def jvp(self, tc: ndarray | None, tx: ndarray | None, ty: ndarray | None) -> ndarray:
-        return xp.where(self.condition, _tangent(tx, self.x), _tangent(ty, self.y))
+        return namespace(self.x).where(self.condition, _tangent(tx, self.x), _tangent(ty, self.y))

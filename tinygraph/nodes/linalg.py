@@ -16,7 +16,9 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from tinygraph._array import ndarray, xp
+import numpy as np
+
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -66,7 +68,7 @@ class Einsum(Node):
     def forward(self, *xs: ndarray) -> ndarray:
         self.xs = xs
         self.ins, self.out = _parse(self.subscripts, xs)
-        return xp.einsum(self.subscripts, *xs)
+        return _einsum(self.subscripts, *xs)
 
     def _gradient(self, grad: ndarray, k: int) -> ndarray:
         x, s = self.xs[k], self.ins[k]
@@ -75,14 +77,16 @@ class Einsum(Node):
         elsewhere = "".join(subs)
         only_here = "".join(dict.fromkeys(c for c in s if c not in elsewhere))
         if only_here:  # summed within x_k alone: every element of it gets the same gradient
-            operands.append(xp.ones([x.shape[s.index(c)] for c in only_here], dtype=grad.dtype))
+            operands.append(namespace(grad).ones(tuple(x.shape[s.index(c)] for c in only_here), dtype=grad.dtype))
             subs.append(only_here)
         unique = "".join(dict.fromkeys(s))
-        g = xp.einsum(",".join(subs) + "->" + unique, *operands)
+        g = _einsum(",".join(subs) + "->" + unique, *operands)
         if unique == s:
             return g  # the engine sums an index x_k broadcast (length 1) back
-        full = xp.zeros(x.shape, dtype=g.dtype)  # a repeated index: write g on the diagonal
-        diagonal = xp.einsum(s + "->" + unique, full)  # a writeable view into full
+        if not isinstance(g, np.ndarray):
+            raise TypeError(f"Einsum: the gradient of a repeated index ({s}) needs NumPy arrays, not {type(g).__name__}")
+        full = np.zeros(x.shape, dtype=g.dtype)  # a repeated index: write g on the diagonal
+        diagonal = np.einsum(s + "->" + unique, full)  # a writeable view into full
         diagonal[...] = _sum_to(g, diagonal.shape)
         return full
 
@@ -92,13 +96,23 @@ class Einsum(Node):
     def jvp(self, *tangents: ndarray | None) -> ndarray:
         spec = ",".join(self.ins) + "->" + self.out
         terms = [
-            xp.einsum(spec, *(t if j == k else xj for j, xj in enumerate(self.xs)))
+            _einsum(spec, *(t if j == k else xj for j, xj in enumerate(self.xs)))
             for k, t in enumerate(tangents)
             if t is not None
         ]
         if not terms:
-            return xp.zeros_like(xp.einsum(spec, *self.xs))
+            out = _einsum(spec, *self.xs)
+            return namespace(out).zeros_like(out)
         return sum(terms[1:], terms[0])
+
+
+def _einsum(subscripts: str, *xs: ndarray) -> ndarray:
+    """NumPy's einsum, or the array library's own (Dask and CuPy have one; the standard has none)."""
+    xp = namespace(xs[0])
+    einsum = getattr(xp, "einsum", None)
+    if einsum is None:
+        raise TypeError(f"Einsum: {xp.__name__} has no einsum (the array API standard defines none)")
+    return einsum(subscripts, *xs)
 
 
 def _sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
@@ -137,7 +151,7 @@ class Tensordot(Einsum):
 def _tensordot_subscripts(axes: Any, ndim_a: int, ndim_b: int) -> str:
     """The einsum subscripts of ``tensordot(a, b, axes)``."""
     if isinstance(axes, (tuple, list)):
-        pairs_a, pairs_b = ([int(i)] if xp.ndim(i) == 0 else [int(j) for j in i] for i in axes)
+        pairs_a, pairs_b = ([int(i)] if np.ndim(i) == 0 else [int(j) for j in i] for i in axes)
     else:
         n = int(axes)
         if n < 0 or n > min(ndim_a, ndim_b):

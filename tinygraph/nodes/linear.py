@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinygraph import _array
-from tinygraph._array import ndarray, xp
+from tinygraph._array import ndarray
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -41,9 +41,9 @@ class Linear(Node):
         x, w = self.x, self.w
         gx = gw = None
         if self.needs_grad[0]:  # usually not: x is data
-            gx = xp.multiply.outer(grad, w) if w.ndim == 1 else grad @ w.T
+            gx = _outer(grad, w) if w.ndim == 1 else grad @ w.T
         if self.needs_grad[1]:
-            gw = x.T @ grad if x.ndim == 2 else xp.multiply.outer(x, grad)
+            gw = x.T @ grad if x.ndim == 2 else _outer(x, grad)
         if len(self.inputs) == 2:
             return gx, gw
         return gx, gw, (grad if self.needs_grad[2] else None)
@@ -53,6 +53,11 @@ class Linear(Node):
         x, w = self.x, self.w
         shape = x.shape[:-1] + w.shape[1:]
         return _array.add_tangents(shape, None if dx is None else dx @ w, None if dw is None else x @ dw, db)
+
+
+def _outer(u: ndarray, v: ndarray) -> ndarray:
+    """The outer product u vᵀ of a vector u and an array v, by broadcasting (the standard has no outer)."""
+    return _array.namespace(u).reshape(u, u.shape + (1,) * v.ndim) * v
 
 
 def _check_shapes(x: ndarray, w: ndarray, b: ndarray | None) -> None:

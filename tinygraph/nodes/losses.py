@@ -7,8 +7,12 @@ Forward mode (``jvp``) reduces the per-example tangents l̇ = dl/dp · ṗ + dl/
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+
 from tinygraph import _array
-from tinygraph._array import ndarray, xp
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -36,9 +40,10 @@ class Loss(Node):
 
     def _reduce(self, losses: ndarray) -> ndarray:
         self.count = losses.size
-        if self.reduction == "mean":
-            return losses.mean()
-        return losses.sum() if self.reduction == "sum" else losses
+        if self.reduction == "none":
+            return losses
+        xp = namespace(losses)
+        return xp.mean(losses) if self.reduction == "mean" else xp.sum(losses)
 
     def _scale(self, grad: ndarray) -> ndarray:
         """dL/dl for each per-example loss l: grad / N for "mean", grad otherwise."""
@@ -51,12 +56,13 @@ class Loss(Node):
                 f"{prediction.shape}; they must match (no broadcasting between prediction and target)"
             )
 
-    def _check_range(self, values: ndarray, what: str) -> None:
-        """ValueError naming the first value outside [0, 1] (NaN included), if there is one."""
-        if values.size == 0 or (values.min() >= 0 and values.max() <= 1):  # NaN fails both
-            return
-        outside = ~((values >= 0) & (values <= 1))
-        raise ValueError(f"{type(self).__name__}: {what} must lie in [0, 1]; found {values[outside].flat[0].item()!r}")
+    def _check_range(self, values: ndarray, what: str) -> ndarray:
+        """``values``, checked to lie in [0, 1]: a ValueError names the first outside (NaN included).
+
+        On a lazy (Dask) array the check is part of the computation: the error comes when the
+        loss or its gradient is computed, and costs no compute of its own. Use the array returned.
+        """
+        return _array.check_lazily(values, functools.partial(_check_unit_interval, f"{type(self).__name__}: {what}"))
 
 
 class BCE(Loss):
@@ -83,10 +89,10 @@ class BCE(Loss):
     per_example_derivatives = ("(a − y) / (a(1 − a))", None)
 
     def forward(self, p: ndarray, y: ndarray) -> ndarray:
-        y = y.astype(xp.result_type(p, 0.0), copy=False)  # p's float dtype: int p must not truncate y
+        y = _array.astype(y, _array.float_dtype(p))  # p's float dtype: int p must not truncate y
         self._check_same_shape(p, y)
-        self._check_range(y, "targets y")
-        self._check_range(p, "probabilities p (use bce_with_logits for net inputs)")
+        y = self._check_range(y, "targets y")
+        p = self._check_range(p, "probabilities p (use bce_with_logits for net inputs)")
         self.p, self.y = p, y
         return self._reduce(-(y * _array.safe_log(p) + (1 - y) * _array.safe_log(1 - p)))
 
@@ -98,9 +104,12 @@ class BCE(Loss):
 
     def _dl_dp(self) -> ndarray:
         """dl/dp = (1 − y)/(1 − p) − y/p, with p and 1 − p floored at the smallest normal number."""
-        p, y = self.p, self.y
-        tiny = xp.finfo(p.dtype).tiny
-        return (1 - y) / xp.maximum(1 - p, tiny) - y / xp.maximum(p, tiny)
+        p, y, xp = self.p, self.y, namespace(self.p)
+        tiny = xp.finfo(_array.float_dtype(p)).smallest_normal
+        if xp is np:
+            return (1 - y) / np.maximum(1 - p, tiny) - y / np.maximum(p, tiny)
+        floor = xp.full_like(p, tiny)
+        return (1 - y) / xp.maximum(1 - p, floor) - y / xp.maximum(p, floor)
 
     def _dl_dy(self) -> ndarray:
         """dl/dy = −(log p − log(1 − p)), the logs floored as in forward."""
@@ -141,9 +150,9 @@ class SigmoidBCE(BCE):
     per_example_derivatives = ("(a − y) / (a(1 − a))", None, "(a − y)")
 
     def forward(self, a: ndarray, y: ndarray, z: ndarray) -> ndarray:  # type: ignore[override]
-        y = y.astype(a.dtype, copy=False)
+        y = _array.astype(y, a.dtype)
         self._check_same_shape(a, y)
-        self._check_range(y, "targets y")
+        y = self._check_range(y, "targets y")
         self.a, self.y, self.z = a, y, z
         return self._reduce(_array.logistic_loss(z, y))
 
@@ -151,9 +160,9 @@ class SigmoidBCE(BCE):
         s, a, y, z = self._scale(grad), self.a, self.y, self.z
         ga = None
         if self.needs_grad[0]:  # only shown: the engine asks for it only when a keeps its gradient
-            one_minus_a = _array.sigmoid(z, complement=True)
-            with xp.errstate(all="ignore"):  # never propagated, so it may overflow to inf
-                ga = s * (xp.where(y == 1, 0, (1 - y) / one_minus_a) - xp.where(y == 0, 0, y / a))
+            one_minus_a, xp = _array.sigmoid(z, complement=True), namespace(z)
+            with np.errstate(all="ignore"):  # never propagated, so it may overflow to inf
+                ga = s * (xp.where(y == 1, 0.0, (1 - y) / one_minus_a) - xp.where(y == 0, 0.0, y / a))
         gy = -s * z if self.needs_grad[1] else None
         return ga, gy, (s * (a - y) if self.needs_grad[2] else None)
 
@@ -179,9 +188,9 @@ class BCEWithLogits(Loss):
     per_example_derivatives = ("(σ(z) − y)", None)
 
     def forward(self, z: ndarray, y: ndarray) -> ndarray:
-        y = y.astype(xp.result_type(z, 0.0), copy=False)  # z's float dtype: int z must not truncate y
+        y = _array.astype(y, _array.float_dtype(z))  # z's float dtype: int z must not truncate y
         self._check_same_shape(z, y, "net input z")
-        self._check_range(y, "targets y")
+        y = self._check_range(y, "targets y")
         self.z, self.y = z, y
         return self._reduce(_array.logistic_loss(z, y))
 
@@ -222,47 +231,39 @@ class SoftmaxCrossEntropy(Loss):
             raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, K), got {logits.shape}")
         self.log_a = _array.log_softmax(logits, axis=1)
         self.y = self._targets(y, logits)
-        return self._reduce(-(self.y * self.log_a).sum(axis=1))
+        return self._reduce(-namespace(logits).sum(self.y * self.log_a, axis=1))
 
     def _targets(self, y: ndarray, logits: ndarray) -> ndarray:
         """The targets as rows of probabilities, after checking them."""
         n, k = logits.shape
         if y.shape == (n, k):
-            y = y.astype(logits.dtype, copy=False)
-            self._check_range(y, "target probabilities y")
-            bad_rows = xp.abs(y.sum(axis=1) - 1) > 1e-4  # rounding of float32 rows, not a mistake
-            if bad_rows.any():
-                row = int(xp.argmax(bad_rows))
-                raise ValueError(f"SoftmaxCrossEntropy: target row {row} sums to {y[row].sum().item()!r}, not 1")
-            return y
+            y = self._check_range(_array.astype(y, logits.dtype), "target probabilities y")
+            return _array.check_lazily(y, _check_rows_sum_to_one, whole_axes=(1,))
         if y.shape != (n,):
             raise ValueError(
                 f"SoftmaxCrossEntropy: target y has shape {y.shape} but logits have shape {logits.shape}; "
                 f"expected class indices of shape ({n},) or probability rows of shape ({n}, {k})"
             )
-        non_integer = y != xp.round(y) if y.dtype.kind == "f" else xp.zeros(y.shape, dtype=bool)
-        if non_integer.any():
-            raise ValueError(f"SoftmaxCrossEntropy: class indices must be integers; found {y[non_integer][0].item():g}")
-        outside = (y < 0) | (y >= k)
-        if outside.any():
-            raise ValueError(f"SoftmaxCrossEntropy: class indices must lie in [0, {k}); found {y[outside][0].item():g}")
-        return _array.one_hot(y.astype(xp.intp), k, logits.dtype)
+        y = _array.check_lazily(y, functools.partial(_check_class_indices, k))
+        xp = namespace(y)
+        return _array.one_hot(_array.astype(y, xp.int64), k, logits.dtype)
 
     def backward(self, grad: ndarray) -> Grads:
         s = self._scale(grad)
-        s = s[:, None] if xp.ndim(s) == 1 else s
+        s = s[:, None] if getattr(s, "ndim", 0) == 1 else s
         soft_targets = self.needs_grad[1] and self.inputs[1].ndim == 2
         gy = -s * self.log_a if soft_targets else None
-        gz = s * (xp.exp(self.log_a) - self.y) if self.needs_grad[0] else None
+        gz = s * (namespace(self.log_a).exp(self.log_a) - self.y) if self.needs_grad[0] else None
         return gz, gy
 
     def jvp(self, dz: ndarray | None, dy: ndarray | None) -> ndarray:
         """l̇ = Σ_k (a_k − y_k) ż_k − Σ_k log a_k ẏ_k per row (ẏ only for probability rows), reduced."""
-        per_row = xp.zeros(self.log_a.shape[0], self.log_a.dtype)
+        xp = namespace(self.log_a)
+        per_row = xp.zeros(self.log_a.shape[:1], dtype=self.log_a.dtype)
         if dz is not None:
-            per_row = per_row + ((xp.exp(self.log_a) - self.y) * dz).sum(axis=1)
-        if dy is not None and xp.ndim(dy) == 2:
-            per_row = per_row - (self.log_a * dy).sum(axis=1)
+            per_row = per_row + xp.sum((xp.exp(self.log_a) - self.y) * dz, axis=1)
+        if dy is not None and dy.ndim == 2:
+            per_row = per_row - xp.sum(self.log_a * dy, axis=1)
         return self._reduce(per_row)
 
 
@@ -274,7 +275,7 @@ class MSE(Loss):
     per_example_derivatives = ("2(ŷ − y)", "−2(ŷ − y)")
 
     def forward(self, pred: ndarray, y: ndarray) -> ndarray:
-        y = y.astype(pred.dtype, copy=False) if _array.is_float(pred) else y
+        y = _array.astype(y, pred.dtype) if _array.is_float(pred) else y
         self._check_same_shape(pred, y)
         self.diff = pred - y
         return self._reduce(self.diff**2)
@@ -287,3 +288,35 @@ class MSE(Loss):
         """l̇ = 2(ŷ − y)(ẏ̂ − ẏ), reduced like the loss."""
         moved = _array.add_tangents(self.diff.shape, dpred, None if dy is None else -dy)
         return self._reduce(2 * self.diff * moved)
+
+
+def _check_unit_interval(what: str, values: ndarray) -> None:
+    """ValueError naming the first value outside [0, 1] (NaN included), if there is one."""
+    xp = namespace(values)
+    if values.size == 0 or bool(xp.min(values) >= 0) and bool(xp.max(values) <= 1):  # NaN fails both
+        return
+    outside = ~((values >= 0) & (values <= 1))
+    raise ValueError(f"{what} must lie in [0, 1]; found {_array.first_where(values, outside)!r}")
+
+
+def _check_rows_sum_to_one(y: ndarray) -> None:
+    """ValueError naming the first row of probabilities that does not sum to 1 (to 1e-4)."""
+    xp = namespace(y)
+    bad_rows = xp.abs(xp.sum(y, axis=1) - 1) > 1e-4  # rounding of float32 rows, not a mistake
+    if xp.any(bad_rows):
+        row = int(np.argmax(_array.to_numpy(bad_rows)))
+        total = float(np.sum(_array.to_numpy(y)[row]))
+        raise ValueError(f"SoftmaxCrossEntropy: target row {row} sums to {total!r}, not 1")
+
+
+def _check_class_indices(k: int, y: ndarray) -> None:
+    """ValueError naming the first class index that is not an integer in [0, k)."""
+    xp = namespace(y)
+    if _array.is_float(y):
+        non_integer = y != xp.round(y)
+        if xp.any(non_integer):
+            found = _array.first_where(y, non_integer)
+            raise ValueError(f"SoftmaxCrossEntropy: class indices must be integers; found {found:g}")
+    outside = (y < 0) | (y >= k)
+    if xp.any(outside):
+        raise ValueError(f"SoftmaxCrossEntropy: class indices must lie in [0, {k}); found {_array.first_where(y, outside):g}")

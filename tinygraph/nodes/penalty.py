@@ -6,7 +6,7 @@ functional form.
 
 from __future__ import annotations
 
-from tinygraph._array import ndarray, xp
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -60,12 +60,14 @@ class L2Penalty(Node):
         if len(weights) > 1:
             self.formula = "R = (λ/2)(" + " + ".join(f"‖{w}‖²" for w in self.symbols) + ")"
         self.local_derivatives = tuple(f"λ{w}" for w in self.symbols)
-        return 0.5 * self.lam * sum((w * w).sum() for w in weights)
+        return 0.5 * self.lam * sum(namespace(w).sum(w * w) for w in weights)
 
     def backward(self, grad: ndarray) -> Grads:
         return tuple(grad * self.lam * w if need else None for w, need in zip(self.weights, self.needs_grad))
 
     def jvp(self, *tangents: ndarray | None) -> ndarray:
         """Ṙ = λ Σ_i ⟨w_i, ẇ_i⟩."""
-        terms = [(w * t).sum() for w, t in zip(self.weights, tangents) if t is not None]
-        return self.lam * sum(terms[1:], terms[0]) if terms else xp.zeros((), self.weights[0].dtype)
+        terms = [namespace(w).sum(w * t) for w, t in zip(self.weights, tangents) if t is not None]
+        if not terms:
+            return namespace(self.weights[0]).zeros((), dtype=self.weights[0].dtype)
+        return self.lam * sum(terms[1:], terms[0])

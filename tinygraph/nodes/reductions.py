@@ -8,13 +8,18 @@ argmin have no gradient, so they are plain functions: ``tg.argmax``.)
 
 from __future__ import annotations
 
-from tinygraph._array import ndarray, xp
+import math
+
+import numpy as np
+
+from tinygraph import _array
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Grads
 from tinygraph.nodes.basic import Max, _Reduction
 
 
 def _tangent(t: ndarray | None, like: ndarray) -> ndarray:
-    return xp.zeros(like.shape, dtype=xp.result_type(like, 0.0)) if t is None else t
+    return namespace(like).zeros(like.shape, dtype=_array.float_dtype(like)) if t is None else t
 
 
 def _last(x: ndarray, axes: tuple[int, ...]) -> ndarray:
@@ -23,15 +28,18 @@ def _last(x: ndarray, axes: tuple[int, ...]) -> ndarray:
     n = 1
     for a in axes:
         n *= x.shape[a]
-    return x.transpose(kept + list(axes)).reshape([x.shape[a] for a in kept] + [n])  # n, not -1: size 0
+    xp = namespace(x)
+    moved = xp.permute_dims(x, tuple(kept + list(axes)))
+    return xp.reshape(moved, tuple([x.shape[a] for a in kept] + [n]))  # n, not -1: size 0
 
 
 def _unlast(y: ndarray, shape: tuple[int, ...], axes: tuple[int, ...]) -> ndarray:
     """The inverse of ``_last``: an array of ``shape`` again."""
     kept = [a for a in range(len(shape)) if a not in axes]
     order = kept + list(axes)
-    y = y.reshape([shape[a] for a in order])
-    return y.transpose([order.index(a) for a in range(len(shape))])
+    xp = namespace(y)
+    y = xp.reshape(y, tuple(shape[a] for a in order))
+    return xp.permute_dims(y, tuple(order.index(a) for a in range(len(shape))))
 
 
 class Min(Max):
@@ -47,15 +55,14 @@ class Min(Max):
     local_derivatives = ("1 at the min",)
 
     def forward(self, x: ndarray) -> ndarray:
-        axes = self._remember(x)
-        m = x.min(axis=axes, keepdims=True)
+        xp, axes = namespace(x), self._remember(x)
+        m = xp.min(x, axis=axes, keepdims=True)
         self.is_max = x == m  # the extremum Max's backward spreads the gradient over
         return m if self.keepdims else xp.squeeze(m, axis=axes)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
         t = _tangent(tx, self.is_max)
-        ties = self.is_max.sum(axis=self.axes, keepdims=self.keepdims).astype(t.dtype)
-        return (t * self.is_max).sum(axis=self.axes, keepdims=self.keepdims) / ties
+        return super().jvp(t)
 
 
 class Prod(_Reduction):
@@ -75,22 +82,25 @@ class Prod(_Reduction):
     def forward(self, x: ndarray) -> ndarray:
         axes = self._remember(x)
         self.x = x
-        return x.prod(axis=axes, keepdims=self.keepdims)
+        return namespace(x).prod(x, axis=axes, keepdims=self.keepdims)
 
     def _others(self) -> ndarray:
         """Π_{j ≠ i} x_j for every element i, shaped like x."""
         flat = _last(self.x, self.axes)
+        xp = namespace(flat)
         ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
         n = flat.shape[-1]
-        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)[..., :n]
-        after = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        cumprod = xp.cumprod if xp is np else xp.cumulative_prod
+        before = cumprod(xp.concat([ones, flat[..., : max(n - 1, 0)]], axis=-1), axis=-1)[..., :n]
+        after = xp.flip(cumprod(xp.concat([ones, xp.flip(flat[..., min(n, 1) :], axis=-1)], axis=-1), axis=-1), axis=-1)
         return _unlast(before * after, self.x.shape, self.axes)
 
     def backward(self, grad: ndarray) -> Grads:
         return (self._expand(grad) * self._others(),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return (_tangent(tx, self.x) * self._others()).sum(axis=self.axes, keepdims=self.keepdims)
+        product = _tangent(tx, self.x) * self._others()
+        return namespace(product).sum(product, axis=self.axes, keepdims=self.keepdims)
 
 
 class Var(_Reduction):
@@ -114,9 +124,10 @@ class Var(_Reduction):
         n = 1
         for a in axes:
             n *= x.shape[a]
-        self.centered = x - x.mean(axis=axes, keepdims=True)
+        xp = namespace(x)
+        self.centered = x - xp.mean(x, axis=axes, keepdims=True)
         self.dof = n - self.ddof
-        return x.var(axis=axes, keepdims=self.keepdims, ddof=self.ddof)
+        return xp.var(x, axis=axes, keepdims=self.keepdims, correction=self.ddof)
 
     def _factor(self) -> ndarray:
         return self.centered * (2 / self.dof if self.dof > 0 else float("nan"))
@@ -125,7 +136,8 @@ class Var(_Reduction):
         return (self._expand(grad) * self._factor(),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return (_tangent(tx, self.centered) * self._factor()).sum(axis=self.axes, keepdims=self.keepdims)
+        product = _tangent(tx, self.centered) * self._factor()
+        return namespace(product).sum(product, axis=self.axes, keepdims=self.keepdims)
 
 
 class Std(Var):
@@ -142,11 +154,12 @@ class Std(Var):
 
     def forward(self, x: ndarray) -> ndarray:
         v = super().forward(x)
-        self.s = xp.sqrt(v)
+        self.s = namespace(v).sqrt(v)
         return self.s
 
     def _factor(self) -> ndarray:
-        s = self.s if self.keepdims else xp.expand_dims(self.s, self.axes)
+        xp = namespace(self.centered)
+        s = self.s if self.keepdims else self._expand(self.s)
         safe = xp.where(s == 0, 1, s)
         dof = self.dof if self.dof > 0 else float("nan")
         return xp.where(s == 0, 0, self.centered / (dof * safe))
@@ -171,21 +184,17 @@ class LogSumExp(_Reduction):
     def forward(self, x: ndarray) -> ndarray:
         axes = self._remember(x)
         self.x = x
-        flat = _last(x, axes)
+        flat, xp = _last(x, axes), namespace(x)
         if flat.shape[-1] == 0:  # log of an empty sum
-            l = xp.full(flat.shape[:-1], -xp.inf, dtype=xp.result_type(x, 0.0))
+            l = xp.full(flat.shape[:-1], -math.inf, dtype=_array.float_dtype(x))
             self.softmax = xp.zeros(x.shape, dtype=l.dtype)
         else:
-            top = xp.argmax(flat, axis=-1)[..., None]
-            m = xp.take_along_axis(flat, top, -1)
-            with xp.errstate(over="ignore", invalid="ignore"):  # x − m = −inf only where e^(x − m) is 0
-                shifted = xp.exp(flat - m)  # NaN where m = ±inf (∞ − ∞): l is m there, below
-                rest = shifted.copy()
-                xp.put_along_axis(rest, top, 0, -1)
-                l = xp.where(xp.isinf(m[..., 0]), m[..., 0], m[..., 0] + xp.log1p(rest.sum(axis=-1)))
-                self.softmax = _unlast(shifted / shifted.sum(axis=-1, keepdims=True), x.shape, axes)
+            with np.errstate(over="ignore", invalid="ignore"):  # x − m = −inf only where e^(x − m) is 0
+                m, shifted, rest = _shift(flat)  # shifted is NaN where m = ±inf (∞ − ∞): l is m there
+                l = xp.where(xp.isinf(m[..., 0]), m[..., 0], m[..., 0] + xp.log1p(xp.sum(rest, axis=-1)))
+                self.softmax = _unlast(shifted / xp.sum(shifted, axis=-1, keepdims=True), x.shape, axes)
         keep = [1 if a in axes else n for a, n in enumerate(x.shape)]
-        return l.reshape(keep) if self.keepdims else l.reshape([n for a, n in enumerate(x.shape) if a not in axes])
+        return xp.reshape(l, tuple(keep) if self.keepdims else tuple(n for a, n in enumerate(x.shape) if a not in axes))
 
     def _softmax(self) -> ndarray:
         return self.softmax
@@ -194,4 +203,25 @@ class LogSumExp(_Reduction):
         return (self._expand(grad) * self._softmax(),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return (_tangent(tx, self.x) * self._softmax()).sum(axis=self.axes, keepdims=self.keepdims)
+        product = _tangent(tx, self.x) * self._softmax()
+        return namespace(product).sum(product, axis=self.axes, keepdims=self.keepdims)
+
+
+def _shift(flat: ndarray) -> tuple[ndarray, ndarray, ndarray]:
+    """m = the maximum over the last axis (kept), e^(x − m), and e^(x − m) with one maximum set to 0.
+
+    NumPy finds that maximum with take/put_along_axis; other namespaces mark it with a mask, the
+    first index where argmax points (an arange compared with it).
+    """
+    xp = namespace(flat)
+    top = xp.argmax(flat, axis=-1, keepdims=True)
+    if xp is np:
+        m = np.take_along_axis(flat, top, -1)
+        shifted = np.exp(flat - m)
+        rest = shifted.copy()
+        np.put_along_axis(rest, top, 0, -1)
+        return m, shifted, rest
+    m = xp.max(flat, axis=-1, keepdims=True)
+    shifted = xp.exp(flat - m)
+    first = xp.arange(flat.shape[-1], dtype=top.dtype) == top
+    return m, shifted, xp.where(first, 0.0, shifted)

@@ -8,16 +8,19 @@ applies the forward move itself to the tangents. Arguments follow NumPy.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
-from tinygraph._array import ndarray, xp
+from tinygraph import _array
+from tinygraph._array import ndarray, namespace
 from tinygraph._types import Grads
 from tinygraph.node import Node
 from tinygraph.nodes.basic import _axis_list
 
 
 def _tangent(t: ndarray | None, like: ndarray) -> ndarray:
-    return xp.zeros(like.shape, dtype=xp.result_type(like, 0.0)) if t is None else t
+    return namespace(like).zeros(like.shape, dtype=_array.float_dtype(like)) if t is None else t
 
 
 class Concatenate(Node):
@@ -40,21 +43,23 @@ class Concatenate(Node):
             raise ValueError("Concatenate: needs at least one array")
         self.xs = xs
         self.shapes = [x.shape for x in xs]
-        out = xp.concatenate(xs, axis=None if self.axis is None else int(self.axis))  # None flattens
+        out = namespace(xs[0]).concat(list(xs), axis=None if self.axis is None else int(self.axis))  # None flattens
         self.along = 0 if self.axis is None else _axis_list(self.axis, out.ndim)[0]
         return out
 
     def backward(self, grad: ndarray) -> Grads:
-        sizes = [int(xp.prod(s)) if self.axis is None else s[self.along] for s in self.shapes]
-        pieces = xp.split(grad, xp.cumsum(sizes)[:-1], axis=self.along)
+        xp = namespace(grad)
+        sizes = [math.prod(s) if self.axis is None else s[self.along] for s in self.shapes]
+        ends = list(itertools.accumulate(sizes))
+        before = (slice(None),) * self.along
         return tuple(
-            piece.reshape(shape) if needed else None
-            for piece, shape, needed in zip(pieces, self.shapes, self.needs_grad)
+            xp.reshape(grad[before + (slice(end - size, end), ...)], shape) if needed else None
+            for size, end, shape, needed in zip(sizes, ends, self.shapes, self.needs_grad)
         )
 
     def jvp(self, *tangents: ndarray | None) -> ndarray:
         ts = [_tangent(t, x) for t, x in zip(tangents, self.xs)]
-        return xp.concatenate(ts, axis=None if self.axis is None else self.along)
+        return namespace(ts[0]).concat(ts, axis=None if self.axis is None else self.along)
 
 
 class Stack(Node):
@@ -74,26 +79,28 @@ class Stack(Node):
 
     def forward(self, *xs: ndarray) -> ndarray:
         self.xs = xs
-        out = xp.stack(xs, axis=int(self.axis))
+        out = namespace(xs[0]).stack(list(xs), axis=int(self.axis))
         self.along = _axis_list(self.axis, out.ndim)[0]
         return out
 
     def backward(self, grad: ndarray) -> Grads:
-        moved = xp.moveaxis(grad, self.along, 0)
-        return tuple(moved[k] if needed else None for k, needed in enumerate(self.needs_grad))
+        before = (slice(None),) * self.along
+        return tuple(grad[before + (k, ...)] if needed else None for k, needed in enumerate(self.needs_grad))
 
     def jvp(self, *tangents: ndarray | None) -> ndarray:
-        return xp.stack([_tangent(t, x) for t, x in zip(tangents, self.xs)], axis=self.along)
+        ts = [_tangent(t, x) for t, x in zip(tangents, self.xs)]
+        return namespace(ts[0]).stack(ts, axis=self.along)
 
 
 class _Reshaping(Node):
     """A node whose output is its input with another shape: the gradient is reshaped back."""
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad.reshape(self.in_shape),)
+        return (namespace(grad).reshape(grad, self.in_shape),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return _tangent(tx, self.x).reshape(self.out_shape)
+        t = _tangent(tx, self.x)
+        return namespace(t).reshape(t, self.out_shape)
 
 
 class Squeeze(_Reshaping):
@@ -112,8 +119,9 @@ class Squeeze(_Reshaping):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x, self.in_shape = x, x.shape
-        axis = None if self.axis is None else tuple(_axis_list(self.axis, x.ndim))
-        out = xp.squeeze(x, axis=axis)
+        ones = tuple(a for a, n in enumerate(x.shape) if n == 1)  # the standard needs the axes named
+        axis = ones if self.axis is None else tuple(_axis_list(self.axis, x.ndim))
+        out = namespace(x).squeeze(x, axis=axis)
         self.out_shape = out.shape
         return out
 
@@ -135,9 +143,12 @@ class ExpandDims(_Reshaping):
     def forward(self, x: ndarray) -> ndarray:
         self.x, self.in_shape = x, x.shape
         n = x.ndim + (len(self.axis) if isinstance(self.axis, (tuple, list)) else 1)
-        out = xp.expand_dims(x, tuple(_axis_list(self.axis, n)))
-        self.out_shape = out.shape
-        return out
+        new = _axis_list(self.axis, n)
+        if len(set(new)) != len(new):
+            raise ValueError(f"ExpandDims: repeated axis in {self.axis}")
+        sizes = iter(x.shape)
+        self.out_shape = tuple(1 if a in new else next(sizes) for a in range(n))  # a reshape: one call in every namespace
+        return namespace(x).reshape(x, self.out_shape)
 
 
 class Flip(Node):
@@ -158,13 +169,14 @@ class Flip(Node):
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
         self.axes = tuple(range(x.ndim)) if self.axis is None else tuple(_axis_list(self.axis, x.ndim))
-        return xp.flip(x, self.axes)
+        return namespace(x).flip(x, axis=self.axes)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (xp.flip(grad, self.axes),)
+        return (namespace(grad).flip(grad, axis=self.axes),)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return xp.flip(_tangent(tx, self.x), self.axes)
+        t = _tangent(tx, self.x)
+        return namespace(t).flip(t, axis=self.axes)
 
 
 class BroadcastTo(Node):
@@ -185,10 +197,11 @@ class BroadcastTo(Node):
 
     def forward(self, x: ndarray) -> ndarray:
         self.x = x
-        return xp.broadcast_to(x, self.shape)
+        return namespace(x).broadcast_to(x, self.shape)
 
     def backward(self, grad: ndarray) -> Grads:
         return (grad,)
 
     def jvp(self, tx: ndarray | None) -> ndarray:
-        return xp.broadcast_to(_tangent(tx, self.x), self.shape)
+        t = _tangent(tx, self.x)
+        return namespace(t).broadcast_to(t, self.shape)
