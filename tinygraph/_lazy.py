@@ -61,8 +61,18 @@ def settle(pending: Sequence[Pending], *values: Any) -> list[Any]:
     ValueError
         With the message of the first check that failed.
     """
-    results = compute(*(check.ok for check in pending), *values)
+    try:
+        results = compute(*(check.ok for check in pending), *values)
+    except ValueError:  # a node's own check of the values failed inside the pass: report the data's first
+        results = compute(*(check.ok for check in pending))
+        _raise_failed(pending, results)
+        raise
+    _raise_failed(pending, results)
+    return results[len(pending) :]
+
+
+def _raise_failed(pending: Sequence[Pending], results: Sequence[Any]) -> None:
+    """ValueError with the message of the first pending check whose result is false, if any."""
     for check, ok in zip(pending, results):
         if not bool(ok):
             raise ValueError(check.message())
-    return results[len(pending) :]

@@ -128,7 +128,9 @@ class Model:
         """Accuracy: the fraction of examples whose predicted label equals y."""
         pending: list[Pending] = []  # a lazy array's checks, computed with the accuracy
         X, y = self._check_data(X, y, pending=pending)
-        return float(settle(pending, (self.predict(X) == y).mean())[0])
+        with no_grad():
+            z = self._in_scope(self._net_input, tensor(X, name="x"))  # X is checked: not predict(X)
+        return float(settle(pending, (self._classes(z.data) == y).mean())[0])
 
     def log_loss(self, X: Any, y: Any) -> float:
         """The mean negative log-likelihood (cross-entropy), without the penalty."""

@@ -38,7 +38,6 @@ from tinygraph.modes import no_grad
 if TYPE_CHECKING:
     from tinygraph.models.base import Model
     from tinygraph.tensor import Tensor
-    from tinygraph.tensor import Tensor
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
 """The optimizers ``fit`` knows, by name."""
