@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from tinygraph import _array
 from tinygraph._checks import number, random_seed
+from tinygraph._lazy import is_lazy
 from tinygraph.functional import l2_penalty
 from tinygraph.models import files, training
 from tinygraph.models.checks import Pending, check_X, check_y, float_array, settle, validation_pair
@@ -94,7 +96,8 @@ class Model:
 
     def net_input(self, X: Any) -> Tensor:
         """The net input (logits) z: shape (N,) for a binary model, (N, K) for K classes."""
-        return self._in_scope(self._net_input, tensor(self._check_X(X), name="x"))
+        X = self._place(self._check_X(X))
+        return self._in_scope(self._net_input, tensor(X, name="x"))
 
     def forward(self, X: Any) -> Tensor:
         """The activation a: P(y = 1 | x) of shape (N,), or class probabilities of shape (N, K)."""
@@ -229,7 +232,7 @@ class Model:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter's value, by name: what ``load_state_dict`` puts back."""
-        return {name: p.data.copy() for name, p in self.params.items()}
+        return {name: _array.to_numpy(p.data).copy() for name, p in self.params.items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Set the parameters to the values of ``state`` (from ``state_dict``), copied.
@@ -289,8 +292,20 @@ class Model:
 
         The checks of lazy arrays' values go into ``pending`` when it is given (see ``checks._check``).
         """
-        X = check_X(X, self.n_features, what + "X", pending)
+        X = self._place(check_X(X, self.n_features, what + "X", pending))
         return X, self._check_labels(check_y(y, X.shape[0], what), pending)
+
+    def _place(self, X: Any) -> Any:
+        """Move the parameters to where ``X`` computes, and return ``X``.
+
+        NumPy or Dask data: NumPy parameters (a Dask array takes NumPy operands, and the small
+        parameters stay in memory); any other library's array (CuPy: on its GPU): that library's.
+        """
+        target = np if is_lazy(X) or _array.is_numpy(X) else _array.namespace(X)
+        for p in self.params.values():
+            if _array.namespace(p.data) is not target:
+                p.data = _array.to_numpy(p.data) if target is np else target.asarray(p.data)
+        return X
 
     # ----------------------------------------------------------------- save and load
     def save(self, path: str | Path) -> Path:
@@ -301,7 +316,7 @@ class Model:
         """
         path = Path(path)
         header = {"format": files.FORMAT, "model": type(self).__name__, "config": self._config()}
-        files.write(path, header, {name: p.data for name, p in self.params.items()})
+        files.write(path, header, {name: _array.to_numpy(p.data) for name, p in self.params.items()})
         return path
 
     @classmethod
