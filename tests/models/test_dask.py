@@ -134,3 +134,23 @@ def test_a_local_cluster_fits_the_same_parameters():
         cluster_model.fit(*_lazy(X, y), epochs=4, batch_size=None, progress=False)
     for key, p in local.params.items():
         np.testing.assert_allclose(cluster_model.params[key].data, p.data, rtol=0, atol=1e-12)
+
+
+def test_an_optimizer_computes_lazy_gradients_in_one_pass_and_keeps_numpy_parameters():
+    import tinygraph as tg
+
+    X, y = _data(2)
+    trained = []
+    for X_, y_ in ((X, y), tuple(_lazy(X, y.astype(float)))):
+        w = tg.tensor(np.zeros(D), requires_grad=True, name="w")
+        b = tg.tensor(0.0, requires_grad=True, name="b")
+        opt = tg.optim.SGD([w, b], lr=0.5)
+        with computes() as count:
+            for _ in range(3):
+                opt.zero_grad()
+                tg.bce(tg.sigmoid(tg.linear(X_, w, b)), y_).backward()
+                opt.step()
+        trained.append((w.data, count[0]))
+    (eager, _), (lazy, passes) = trained
+    assert passes == 3 and isinstance(lazy, np.ndarray)
+    np.testing.assert_allclose(lazy, eager, rtol=0, atol=1e-12)
