@@ -154,3 +154,17 @@ def test_an_optimizer_computes_lazy_gradients_in_one_pass_and_keeps_numpy_parame
     (eager, _), (lazy, passes) = trained
     assert passes == 3 and isinstance(lazy, np.ndarray)
     np.testing.assert_allclose(lazy, eager, rtol=0, atol=1e-12)
+
+
+def test_numpy_training_never_imports_dask():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from tinygraph.models import LogisticRegression; "
+        "X = np.random.default_rng(0).standard_normal((50, 3)); "
+        "LogisticRegression(3).fit(X, (X[:, 0] > 0) * 1.0, epochs=2, batch_size=None, progress=False); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'pandas')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
