@@ -115,6 +115,11 @@ def to_numpy(array: Any) -> np.ndarray:
         return np.asarray(array)
 
 
+def any_foreign(arrays: list[Any]) -> bool:
+    """True if some array is of another library than NumPy (a NumPy scalar is NumPy's)."""
+    return any(not isinstance(a, NUMPY_TYPES) for a in arrays)
+
+
 def conform_inputs(arrays: list[Any], node: str) -> list[Any]:
     """A node's input arrays in one namespace, or a TypeError naming the node and both array types.
 
@@ -315,7 +320,7 @@ def logistic_loss(z: Any, y: Any) -> Any:
     answer (y = 1, z = 15) the first term is exactly 0, so the tiny loss 3.1e−7 keeps every digit.
     """
     xp_ = namespace(z)
-    return (xp_.maximum(z, xp_.zeros_like(z)) - y * z) + xp_.log1p(xp_.exp(-xp_.abs(z)))
+    return (xp_.maximum(z, 0) - y * z) + xp_.log1p(xp_.exp(-xp_.abs(z)))
 
 
 def log_softmax(x: Any, axis: int) -> Any:

@@ -25,7 +25,9 @@ class Tensor:
     Parameters
     ----------
     data : array_like
-        The value. Python numbers and lists become float64; ndarrays keep their dtype.
+        The value. Python numbers and lists become float64; ndarrays keep their dtype. An array
+        of another library (Dask, CuPy, array_api_strict) stays in it, a Dask array uncomputed:
+        every node then computes with that library, and ``numpy()`` computes a NumPy copy.
     requires_grad : bool
         Whether backward computes ``grad`` for this tensor (parameters do, data does not).
         Only floating-point tensors can require grad.
@@ -649,7 +651,7 @@ def _forward(node: Node, tensors: tuple[Tensor, ...]) -> _array.ndarray:
     arrays = [t.data for t in tensors]
     for array in arrays:
         if type(array) is not _array.ndarray:  # another library, or a NumPy scalar: one namespace
-            arrays = _array.conform_inputs(arrays, type(node).__name__) if _foreign(arrays) else arrays
+            arrays = _array.conform_inputs(arrays, type(node).__name__) if _array.any_foreign(arrays) else arrays
             break
     try:
         out = node.forward(*arrays)
@@ -660,10 +662,6 @@ def _forward(node: Node, tensors: tuple[Tensor, ...]) -> _array.ndarray:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
     return out if type(out) is _array.ndarray else _array.as_array(out)
-
-
-def _foreign(arrays: list[Any]) -> bool:
-    return any(not isinstance(a, (_array.ndarray, _array.xp.generic)) for a in arrays)
 
 
 def _plain_index(index: Any) -> Any:

@@ -53,7 +53,7 @@ def _make(name: str) -> Backend:
     cupy = pytest.importorskip("cupy", reason="CuPy is not installed: the GPU back end is not tested")
     try:
         gpus = cupy.cuda.runtime.getDeviceCount()
-    except Exception as error:  # no driver, or no device the runtime can see
+    except cupy.cuda.runtime.CUDARuntimeError as error:  # no driver, or no device it can see
         pytest.skip(f"CuPy is installed but finds no GPU ({error})")
     if gpus == 0:
         pytest.skip("CuPy is installed but finds no GPU")

@@ -45,7 +45,7 @@ def _skip_unsupported(op: Op, case: Case, name: str) -> None:
 
 
 @pytest.mark.parametrize("op", OPS, ids=str)
-@settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=3, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_value_and_gradients_equal_numpys(op, other_backend, data):
     case = data.draw(op.cases, label="case")

@@ -3,7 +3,7 @@
 Also the log of a softmax's output, computed from the softmax's input (``SoftmaxLog``).
 
 Each is computed in a form that is exact and finite for any finite input: no exp overflows, no
-1 − σ(z) cancels to zero.
+1 − σ(z) cancels to zero, on NumPy and on every other array library (see ``_array.sigmoid``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygraph import _array
-from tinygraph._array import ndarray, namespace
+from tinygraph._array import namespace, ndarray
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -49,7 +49,8 @@ class Logit(Node):
 
     Notes
     -----
-    dz/dp = 1 / (p (1 − p)). Defined on [0, 1] (±inf at the ends).
+    dz/dp = 1 / (p (1 − p)). Defined on [0, 1] (±inf at the ends). The range check of p runs at
+    once on eager arrays, and inside the computation on Dask (it raises when the result is computed).
     """
 
     formula = "z = log(p / (1 − p))"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tinygraph import _array
-from tinygraph._array import ndarray, namespace
+from tinygraph._array import namespace, ndarray
 from tinygraph._types import Grads
 from tinygraph.node import Node
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygraph._array import ndarray, namespace
+from tinygraph._array import namespace, ndarray
 from tinygraph._types import Grads
 from tinygraph.node import Node
 
@@ -57,6 +57,8 @@ class Einsum(Node):
     y[out] = Σ Π_k x_k[s_k], summed over the indices not in ``out``. Each factor is linear in its
     operand, so dL/dx_k = einsum(out, s_j for j ≠ k -> s_k) of dL/dy and the other operands.
     Forward mode (product rule): ẏ = Σ_k einsum(subscripts) with x_k replaced by ẋ_k.
+    Off NumPy it uses the library's own einsum (Dask's, CuPy's): the array API standard has none,
+    so ``array_api_strict`` arrays get a TypeError; the gradient of a repeated index needs NumPy.
     """
 
     formula = "y = Σ Π x_k"

@@ -6,10 +6,9 @@ functional form.
 
 from __future__ import annotations
 
-from tinygraph._array import ndarray, namespace
+from tinygraph._array import namespace, ndarray
 from tinygraph._types import Grads
 from tinygraph.node import Node
-
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 

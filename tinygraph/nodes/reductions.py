@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from tinygraph import _array
-from tinygraph._array import ndarray, namespace
+from tinygraph._array import namespace, ndarray
 from tinygraph._types import Grads
 from tinygraph.nodes.basic import Max, _Reduction
 

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from tinygraph import _array
-from tinygraph._array import ndarray, namespace
+from tinygraph._array import namespace, ndarray
 from tinygraph._types import Grads
 from tinygraph.node import Node
 from tinygraph.nodes.basic import _axis_list
