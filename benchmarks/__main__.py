@@ -14,7 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("logreg_step", "softmax_step", "matmul_forms", "node_overhead", "per_example_sgd", "deep_chain", "peak_memory", "csv_load")
+BENCHMARKS = (
+    "logreg_step", "softmax_step", "matmul_forms", "node_overhead", "per_example_sgd", "deep_chain", "peak_memory",
+    "csv_load", "scale",
+)
 BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
 
 

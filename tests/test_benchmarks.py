@@ -30,6 +30,7 @@ from benchmarks import (  # noqa: E402
     node_overhead,
     peak_memory,
     per_example_sgd,
+    scale,
     softmax_step,
 )
 from benchmarks.__main__ import BEGIN, END, default_threads, write_markdown  # noqa: E402
@@ -79,6 +80,24 @@ def test_csv_load_compares_time_and_memory_with_loadtxt():
         _check_rows([row for row in rows if row.case.endswith(case)], "csv_load")
     tinygraph = [row for row in rows if row.library == "tinygraph"]
     assert len(tinygraph) == 2 and all(row.met in (True, False) for row in tinygraph)
+
+
+def test_scale_reports_time_and_memory_of_the_lazy_step_beside_numpy():
+    rows = scale.run(QUICK)
+    times = [row for row in rows if row.case.endswith("time per step")]
+    assert {row.library for row in times} == {"tinygraph, Dask", "tinygraph", "numpy"}
+    assert all(row.value is not None and row.value > 0 for row in rows), rows
+    dask_memory = next(row for row in rows if row.case.endswith("peak memory") and row.library == "tinygraph, Dask")
+    assert dask_memory.target == "< 400 MiB" and dask_memory.met in (True, False)
+
+
+def test_the_lazy_step_of_scale_trains_like_the_numpy_step():
+    """The Dask step computes what the hand-written step computes on the same data, in memory."""
+    X, y = scale.lazy_data(3_000, 4, 1_000)
+    lazy = scale.lazy_step(tg, X, y)
+    eager = logreg_step.numpy_step(np, np.asarray(X), np.asarray(y))
+    for _ in range(3):
+        assert lazy() == pytest.approx(float(eager()), rel=1e-12)
 
 
 def test_the_csv_file_written_is_the_table_it_says(tmp_path):

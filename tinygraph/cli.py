@@ -34,6 +34,7 @@ import numpy as np
 import tinygraph as tg
 from tinygraph import data
 from tinygraph._atomic import atomic_write
+from tinygraph._lazy import compute as dask_compute
 from tinygraph._checks import count, number
 from tinygraph.draw import GraphvizNotFoundError
 from tinygraph.models import (
@@ -49,6 +50,10 @@ from tinygraph.models import (
 )
 
 MODELS = ("logreg", "softmax", "mlp")
+BACKENDS = ("numpy", "dask")
+DEFAULT_BATCH = 32
+DRAWN_ROWS = 1000
+"""With --backend dask, the diagram and the decision boundary are drawn from this many training rows."""
 DIAGRAM_FORMATS = (".svg", ".png", ".pdf")
 DEFAULT_OUT = "out"
 OUTPUTS = ("params.npz", "loss.png", "boundary.png", "graph.svg", "graph.gv")
@@ -99,12 +104,18 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
         "for two-feature data (boundary.png) and the parameters (params.npz)."
     )
     p.add_argument("--model", choices=MODELS, help="default: logreg for two classes, softmax for more")
-    p.add_argument("--data", default="breast_cancer", help="breast_cancer (default), iris, digits or PATH.csv")
+    p.add_argument("--data", default="breast_cancer",
+                   help="breast_cancer (default), iris, digits or PATH.csv; with --backend dask, CSV or Parquet "
+                        "files: a folder or a pattern such as 'big/*.csv'")
     p.add_argument("--target", help="the label column of a CSV file")
     p.add_argument("--epochs", type=_count, default=100, help="passes over the training data (default 100)")
     lr = f"learning rate (default {default_lr('sgd'):g}; {default_lr('adam'):g} with adam)"  # fit's default
     p.add_argument("--lr", type=_rate, help=lr)
-    p.add_argument("--batch-size", type=_batch_size, default=32, help="examples per step, or 'full' (default 32)")
+    p.add_argument("--batch-size", type=_batch_size,
+                   help=f"examples per step, or 'full' (default {DEFAULT_BATCH}; full with --backend dask)")
+    p.add_argument("--backend", choices=BACKENDS, default="numpy",
+                   help="numpy: the data in memory (default); dask: read lazily, one pass over the files per "
+                        "step, full batch or lbfgs (pip install 'tinygraph[dask]')")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default sgd")
     p.add_argument("--hidden", type=_widths, default=(16,), help="MLP hidden layer widths, e.g. 16,16 (default 16)")
     p.add_argument("--activation", choices=tuple(ACTIVATIONS), default="sigmoid", help="MLP activation (default sigmoid)")
@@ -176,8 +187,8 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _batch_size(text: str) -> int | None:
-    return None if text == "full" else _count(text)
+def _batch_size(text: str) -> int | str:
+    return "full" if text == "full" else _count(text)
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -208,11 +219,18 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_and_write(args: argparse.Namespace, folder: Path) -> list[str]:
     """Load the data, train, print the summary and write the outputs into ``folder``; their names."""
-    ds = data.load(args.data, args.target)
+    lazy = args.backend == "dask"
+    given = args.batch_size if args.batch_size is not None else ("full" if lazy else DEFAULT_BATCH)
+    args.batch_size = None if given == "full" else given
+    if lazy:  # read lazily, split and standardized by data.load_lazy in one pass over the files
+        ds = data.load_lazy(args.data, args.target, test_size=args.test_size, seed=args.seed)
+        X_train, X_test, y_train, y_test = ds.X_train, ds.X_test, ds.y_train, ds.y_test
+    else:
+        ds = data.load(args.data, args.target)
+        X_train, X_test, y_train, y_test = data.train_test_split(ds.X, ds.y, test_size=args.test_size, seed=args.seed)
+        X_train, X_test = data.standardize(X_train, X_test)
     kind = _model_kind(args.model, ds)
-    X_train, X_test, y_train, y_test = data.train_test_split(ds.X, ds.y, test_size=args.test_size, seed=args.seed)
-    X_train, X_test = data.standardize(X_train, X_test)
-    model = _build(kind, ds.X.shape[1], ds.n_classes, args)
+    model = _build(kind, ds.shape[1], ds.n_classes, args)
     _describe(ds, model, len(y_train), len(y_test), args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DivergingWarning)
@@ -234,6 +252,10 @@ def _train_and_write(args: argparse.Namespace, folder: Path) -> list[str]:
             print(f"{'warning':<9}{warning.message} (the model was saved all the same)")
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if lazy:  # what is drawn is computed: the first training rows, said so on the command line
+        X_train, y_train = (np.asarray(a) for a in dask_compute(X_train[:DRAWN_ROWS], y_train[:DRAWN_ROWS]))
+        pictures = "graph.svg and boundary.png" if X_train.shape[1] == 2 else "graph.svg"
+        print(f"{'drawn':<9}{pictures} from the first {len(y_train)} training examples")
     return _write_results(folder, model, history, ds, X_train, y_train)
 
 
@@ -242,7 +264,7 @@ def _decimal(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.4g}"
 
 
-def _model_kind(requested: str | None, ds: data.Dataset) -> str:
+def _model_kind(requested: str | None, ds: Any) -> str:
     if requested is None:
         return "logreg" if ds.n_classes == 2 else "softmax"
     if requested == "logreg" and ds.n_classes != 2:
@@ -261,8 +283,8 @@ def _build(kind: str, n_features: int, n_classes: int, args: argparse.Namespace)
     return MLP((n_features, *args.hidden, outputs), activation=args.activation, l2=args.l2, seed=args.seed)
 
 
-def _describe(ds: data.Dataset, model: Model, n_train: int, n_test: int, args: argparse.Namespace) -> None:
-    n, d = ds.X.shape
+def _describe(ds: Any, model: Model, n_train: int, n_test: int, args: argparse.Namespace) -> None:
+    n, d = ds.shape
     lr = default_lr(args.optimizer) if args.lr is None else args.lr  # what fit uses
     n_params = sum(p.size for p in model.parameters())
     batch = "full batch" if args.batch_size is None else f"batch size {args.batch_size}"
@@ -274,7 +296,7 @@ def _describe(ds: data.Dataset, model: Model, n_train: int, n_test: int, args: a
 
 
 def _write_results(
-    folder: Path, model: Model, history: Any, ds: data.Dataset, X_train: np.ndarray, y_train: np.ndarray
+    folder: Path, model: Model, history: Any, ds: Any, X_train: np.ndarray, y_train: np.ndarray
 ) -> list[str]:
     """Write the parameters and the pictures into ``folder``; the names of the files written."""
     from tinygraph import plots

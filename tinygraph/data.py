@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import glob
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,11 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.target_names)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, d): the examples and the features."""
+        return self.X.shape
 
     def __repr__(self) -> str:
         n, d = self.X.shape
@@ -178,6 +184,147 @@ def standardize(X_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, .
     """
     scaler = _sklearn("preprocessing").StandardScaler().fit(X_train)
     return tuple(scaler.transform(X) for X in (X_train, *others))
+
+
+# ----------------------------------------------------------------------------- bigger than memory
+LAZY_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+"""The file types ``load_lazy`` reads, by suffix."""
+
+
+@dataclass(frozen=True)
+class LazySplit:
+    """Files read lazily with Dask, split and standardized: each array is computed when a step needs it.
+
+    Attributes
+    ----------
+    name : str
+    X_train, X_test : dask.array.Array, shape (N_train, d) and (N_test, d), float64
+        Standardized with the training rows' mean and standard deviation.
+    y_train, y_test : dask.array.Array, int64
+        Class indices 0, ..., K − 1.
+    feature_names, target_names : tuple of str
+    """
+
+    name: str
+    X_train: Any
+    X_test: Any
+    y_train: Any
+    y_test: Any
+    feature_names: tuple[str, ...]
+    target_names: tuple[str, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.target_names)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, d) of the whole data, both sides of the split."""
+        return self.X_train.shape[0] + self.X_test.shape[0], self.X_train.shape[1]
+
+
+def load_lazy(
+    source: str | Path, target: str, *, test_size: float = 0.25, seed: int = 0, blocksize: str = "64MB"
+) -> LazySplit:
+    """CSV or Parquet files (a file, a folder or a pattern such as ``big/*.csv``) as lazy Dask arrays.
+
+    One pass over the files, before any training, finds what the arrays need to be known: the rows
+    of each partition on each side of the split, the distinct labels (sorted, they become the
+    classes 0, ..., K − 1, as in ``load_csv``) and the training rows' mean and standard deviation.
+    Each row goes to the test side with probability ``test_size``, drawn from a generator seeded by
+    ``seed`` and the partition's number, so a split is the same every time the files are read.
+    ``blocksize`` is how much of a CSV file one partition reads.
+
+    Raises
+    ------
+    FileNotFoundError
+        When nothing matches ``source``.
+    ValueError
+        For files that are neither all CSV nor all Parquet, a missing target column, a non-numeric
+        feature column, fewer than two classes, or an empty side of the split.
+    ImportError
+        Without Dask (``pip install "tinygraph[dask]"``).
+    """
+    if not (isinstance(test_size, float) and 0 < test_size < 1):
+        raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
+    frame = _read_lazy(_lazy_files(source), blocksize)
+    features = _feature_columns(frame, target, str(source))
+    side = frame.map_partitions(_test_side, test_size, seed, meta=(None, bool))
+    train, test = frame[~side], frame[side]
+    dask = importlib.import_module("dask")
+    train_rows, test_rows, labels, mean, std = dask.compute(
+        train.map_partitions(len), test.map_partitions(len), frame[target].drop_duplicates(),
+        train[features].mean(), train[features].std(ddof=0),
+    )
+    names, index = _lazy_classes(list(labels), str(source), target)
+    if sum(train_rows) == 0 or sum(test_rows) == 0:
+        raise ValueError(f"{source}: too few rows for a split with test_size={test_size:g}")
+    scale = np.where(np.asarray(std) > 0, np.asarray(std), 1.0)  # a constant feature is only shifted
+
+    def arrays(part: Any, rows: Any) -> tuple[Any, Any]:
+        X = part[features].to_dask_array(lengths=list(rows)).astype(np.float64)
+        y = part[target].map(index, meta=(target, "int64")).to_dask_array(lengths=list(rows))
+        return (X - np.asarray(mean)) / scale, y
+
+    (X_train, y_train), (X_test, y_test) = arrays(train, train_rows), arrays(test, test_rows)
+    name = Path(str(source)).stem.replace("*", "") or str(source)
+    return LazySplit(name, X_train, X_test, y_train, y_test, tuple(features), names)
+
+
+def _lazy_files(source: str | Path) -> list[str]:
+    """The files a path, a folder or a glob pattern names, sorted; FileNotFoundError for none."""
+    path = Path(source)
+    found = sorted(str(p) for p in path.iterdir() if p.is_file()) if path.is_dir() else sorted(glob.glob(str(source)))
+    if not found:
+        raise FileNotFoundError(f"no files match {str(source)!r}")
+    return found
+
+
+def _read_lazy(files: list[str], blocksize: str) -> Any:
+    """The files as one lazy Dask data frame, read by the reader their common suffix names."""
+    kinds = {LAZY_SUFFIXES.get(Path(f).suffix.lower()) for f in files}
+    if len(kinds) != 1 or None in kinds:
+        suffixes = sorted({Path(f).suffix or "(none)" for f in files})
+        raise ValueError(f"the files must all be .csv or all .parquet, found {', '.join(suffixes)}")
+    try:
+        dd = importlib.import_module("dask.dataframe")
+    except ImportError:
+        raise ImportError('reading files lazily needs Dask: pip install "tinygraph[dask]"') from None
+    if kinds == {"csv"}:
+        return dd.read_csv(files, blocksize=blocksize)
+    # One partition per file, whichever columns a computation reads (read_parquet fuses partitions
+    # when few columns are read, and the two sides of the split would no longer align).
+    return dd.from_map(importlib.import_module("pandas").read_parquet, files)
+
+
+def _feature_columns(frame: Any, target: str, source: str) -> list[str]:
+    """Every column but ``target``, each checked to be numeric from the frame's metadata (nothing read)."""
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        raise ValueError(f"{source}: no column {target!r}; the columns are {', '.join(columns)}")
+    features = [c for c in columns if c != target]
+    words = [c for c in features if frame[c].dtype.kind not in "biuf"]
+    if words:
+        raise ValueError(f"{source}: the feature column {words[0]!r} is not numeric ({frame[words[0]].dtype})")
+    return features
+
+
+def _test_side(part: Any, test_size: float, seed: int, partition_info: dict | None = None) -> Any:
+    """True for the rows of one partition that go to the test side: seeded by ``seed`` and the partition."""
+    number = 0 if partition_info is None else partition_info["number"]
+    rng = np.random.default_rng([seed, number])
+    return part.assign(_test_side=rng.random(len(part)) < test_size)["_test_side"]
+
+
+def _lazy_classes(labels: list[Any], source: str, target: str) -> tuple[tuple[str, ...], dict[Any, int]]:
+    """The class names of the distinct labels (sorted as numbers when all are) and label → class index."""
+    try:
+        keyed = sorted(labels, key=float)
+    except (TypeError, ValueError):
+        keyed = sorted(labels, key=str)
+    if len(keyed) < 2:
+        raise ValueError(f"{source}: the target column {target!r} has only one class; need two or more")
+    return tuple(str(label) for label in keyed), {label: k for k, label in enumerate(keyed)}
 
 
 def _sklearn(module: str) -> Any:

@@ -33,6 +33,7 @@ import numpy as np
 
 from tinygraph._array import xp
 from tinygraph._checks import is_number, number
+from tinygraph._lazy import compute, is_lazy
 from tinygraph.tensor import Tensor
 
 
@@ -67,7 +68,14 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient; the others stay as they are."""
+        """Update every parameter that has a gradient; the others stay as they are.
+
+        Lazy gradients (of a graph on Dask data) are computed first, all in one pass over the
+        data, so that the parameters stay small arrays in memory rather than growing graphs.
+        """
+        if any(is_lazy(p.grad) for p in self.params):
+            for p, g in zip(self.params, compute(*(p.grad for p in self.params))):
+                p.grad = g
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 p.data = self._update(p.data, p.grad, state).astype(p.dtype, copy=False)

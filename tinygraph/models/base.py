@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from tinygraph import _array
 from tinygraph._checks import number, random_seed
+from tinygraph._lazy import is_lazy
 from tinygraph.functional import l2_penalty
 from tinygraph.models import files, training
-from tinygraph.models.checks import check_X, check_y, float_array, validation_pair
+from tinygraph.models.checks import Pending, check_X, check_y, float_array, settle, validation_pair
 from tinygraph.modes import name_scope, no_grad
 from tinygraph.tensor import Tensor, tensor
 
@@ -94,7 +96,8 @@ class Model:
 
     def net_input(self, X: Any) -> Tensor:
         """The net input (logits) z: shape (N,) for a binary model, (N, K) for K classes."""
-        return self._in_scope(self._net_input, tensor(self._check_X(X), name="x"))
+        X = self._place(self._check_X(X))
+        return self._in_scope(self._net_input, tensor(X, name="x"))
 
     def forward(self, X: Any) -> Tensor:
         """The activation a: P(y = 1 | x) of shape (N,), or class probabilities of shape (N, K)."""
@@ -126,14 +129,18 @@ class Model:
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy: the fraction of examples whose predicted label equals y."""
-        X, y = self._check_data(X, y)
-        return float(np.mean(self.predict(X) == y))
+        pending: list[Pending] = []  # a lazy array's checks, computed with the accuracy
+        X, y = self._check_data(X, y, pending=pending)
+        with no_grad():
+            z = self._in_scope(self._net_input, tensor(X, name="x"))  # X is checked: not predict(X)
+        return float(settle(pending, (self._classes(z.data) == y).mean())[0])
 
     def log_loss(self, X: Any, y: Any) -> float:
         """The mean negative log-likelihood (cross-entropy), without the penalty."""
-        X, y = self._check_data(X, y)
+        pending: list[Pending] = []  # a lazy array's checks, computed with the loss
+        X, y = self._check_data(X, y, pending=pending)
         with no_grad():
-            return self._data_graph(X, y)[1].item()
+            return float(settle(pending, self._data_graph(X, y)[1].data)[0])
 
     def fit(
         self,
@@ -194,8 +201,10 @@ class Model:
         However it ends, ``fit`` leaves every parameter's ``.grad`` cleared (None), so a diagram
         drawn afterwards never shows the last minibatch's gradient as the drawn loss's.
         """
-        X, y = self._check_data(X, y)
-        val = None if validation is None else self._check_data(*validation_pair(validation), what="validation ")
+        pending: list[Pending] = []  # a lazy array's checks: computed in the first step's pass
+        X, y = self._check_data(X, y, pending=pending)
+        if validation is not None:
+            validation = self._check_data(*validation_pair(validation), what="validation ", pending=pending)
         self.history = training.fit(
             self,
             X,
@@ -207,7 +216,8 @@ class Model:
             shuffle=shuffle,
             seed=self.seed if seed is None else seed,
             progress=progress,
-            validation=val,
+            validation=validation,
+            checks=pending,
         )
         return self.history
 
@@ -222,7 +232,7 @@ class Model:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter's value, by name: what ``load_state_dict`` puts back."""
-        return {name: p.data.copy() for name, p in self.params.items()}
+        return {name: _array.to_numpy(p.data).copy() for name, p in self.params.items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Set the parameters to the values of ``state`` (from ``state_dict``), copied.
@@ -275,10 +285,27 @@ class Model:
         """X as float64 (N, d) for this model's d; ValueError naming the problem."""
         return check_X(X, self.n_features, what)
 
-    def _check_data(self, X: Any, y: Any, what: str = "") -> tuple[np.ndarray, np.ndarray]:
-        """X as float64 (N, d) and y as checked labels (N,); ValueError naming the problem."""
-        X = self._check_X(X, what + "X")
-        return X, self._check_labels(check_y(y, len(X), what))
+    def _check_data(
+        self, X: Any, y: Any, what: str = "", pending: list[Pending] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """X as float64 (N, d) and y as checked labels (N,); ValueError naming the problem.
+
+        The checks of lazy arrays' values go into ``pending`` when it is given (see ``checks._check``).
+        """
+        X = self._place(check_X(X, self.n_features, what + "X", pending))
+        return X, self._check_labels(check_y(y, X.shape[0], what), pending)
+
+    def _place(self, X: Any) -> Any:
+        """Move the parameters to where ``X`` computes, and return ``X``.
+
+        NumPy or Dask data: NumPy parameters (a Dask array takes NumPy operands, and the small
+        parameters stay in memory); any other library's array (CuPy: on its GPU): that library's.
+        """
+        target = np if is_lazy(X) or _array.is_numpy(X) else _array.namespace(X)
+        for p in self.params.values():
+            if _array.namespace(p.data) is not target:
+                p.data = _array.to_numpy(p.data) if target is np else target.asarray(p.data)
+        return X
 
     # ----------------------------------------------------------------- save and load
     def save(self, path: str | Path) -> Path:
@@ -289,7 +316,7 @@ class Model:
         """
         path = Path(path)
         header = {"format": files.FORMAT, "model": type(self).__name__, "config": self._config()}
-        files.write(path, header, {name: p.data for name, p in self.params.items()})
+        files.write(path, header, {name: _array.to_numpy(p.data) for name, p in self.params.items()})
         return path
 
     @classmethod

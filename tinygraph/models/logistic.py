@@ -9,7 +9,7 @@ import numpy as np
 from tinygraph._checks import count
 from tinygraph.functional import bce, linear, sigmoid
 from tinygraph.models.base import Model
-from tinygraph.models.checks import binary_labels
+from tinygraph.models.checks import Pending, binary_labels
 from tinygraph.tensor import Tensor, tensor
 
 
@@ -75,8 +75,8 @@ class LogisticRegression(Model):
     def _classes(self, z: np.ndarray) -> np.ndarray:
         return (z > 0).astype(np.int64)
 
-    def _check_labels(self, y: np.ndarray) -> np.ndarray:
-        return binary_labels(y, "LogisticRegression")
+    def _check_labels(self, y: np.ndarray, pending: list[Pending] | None = None) -> np.ndarray:
+        return binary_labels(y, "LogisticRegression", pending)
 
     def _weights(self) -> list[Tensor]:
         return [self.w]

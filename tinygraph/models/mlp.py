@@ -16,7 +16,7 @@ import numpy as np
 from tinygraph._checks import count
 from tinygraph.functional import bce, linear, relu, sigmoid, softmax, softmax_cross_entropy, tanh
 from tinygraph.models.base import Model
-from tinygraph.models.checks import binary_labels, class_labels
+from tinygraph.models.checks import Pending, binary_labels, class_labels
 from tinygraph.modes import name_scope
 from tinygraph.tensor import Tensor, tensor
 
@@ -103,10 +103,10 @@ class MLP(Model):
     def _classes(self, z: np.ndarray) -> np.ndarray:
         return (z > 0).astype(np.int64) if self.binary else np.argmax(z, axis=1)
 
-    def _check_labels(self, y: np.ndarray) -> np.ndarray:
+    def _check_labels(self, y: np.ndarray, pending: list[Pending] | None = None) -> np.ndarray:
         if self.binary:
-            return binary_labels(y, "MLP with one output")
-        return class_labels(y, self.n_outputs, f"MLP with {self.n_outputs} outputs")
+            return binary_labels(y, "MLP with one output", pending)
+        return class_labels(y, self.n_outputs, f"MLP with {self.n_outputs} outputs", pending)
 
     def _weights(self) -> list[Tensor]:
         return list(self.weights)

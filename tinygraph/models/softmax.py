@@ -9,7 +9,7 @@ import numpy as np
 from tinygraph._checks import count
 from tinygraph.functional import linear, softmax, softmax_cross_entropy
 from tinygraph.models.base import Model
-from tinygraph.models.checks import class_labels
+from tinygraph.models.checks import Pending, class_labels
 from tinygraph.tensor import Tensor, tensor
 
 
@@ -61,8 +61,8 @@ class SoftmaxRegression(Model):
     def _classes(self, z: np.ndarray) -> np.ndarray:
         return np.argmax(z, axis=1)
 
-    def _check_labels(self, y: np.ndarray) -> np.ndarray:
-        return class_labels(y, self.n_classes, "SoftmaxRegression")
+    def _check_labels(self, y: np.ndarray, pending: list[Pending] | None = None) -> np.ndarray:
+        return class_labels(y, self.n_classes, "SoftmaxRegression", pending)
 
     def _weights(self) -> list[Tensor]:
         return [self.W]

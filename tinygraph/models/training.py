@@ -18,9 +18,9 @@ from __future__ import annotations
 import importlib.util
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -33,6 +33,7 @@ else:
 
 from tinygraph import optim
 from tinygraph._checks import count, random_seed
+from tinygraph._lazy import Pending, is_lazy, settle
 from tinygraph.modes import no_grad
 
 if TYPE_CHECKING:
@@ -119,11 +120,12 @@ def fit(
     seed: int | None,
     progress: bool,
     validation: tuple[np.ndarray, np.ndarray] | None,
+    checks: Sequence[Pending] = (),
 ) -> History:
     """Train ``model`` on the checked arrays (X, y) and return the History.
 
     ``Model.fit`` documents the options; X, y and the validation pair are what the model's checks
-    returned. ``lr=None`` is ``default_lr(optimizer)``. However it ends, every parameter's ``.grad``
+    returned, and ``checks`` what they left pending on lazy arrays (computed with the first step). ``lr=None`` is ``default_lr(optimizer)``. However it ends, every parameter's ``.grad``
     is cleared: a gradient left from the last minibatch would be shown as the gradient of
     whatever loss is drawn next.
 
@@ -143,10 +145,15 @@ def fit(
     seed = random_seed(seed)
     lr = default_lr(optimizer) if lr is None else lr
     history = History()
-    start = _evaluate(model, X, y)[0]
+    if is_lazy(X):
+        _refuse_minibatches(X, batch_size)
+    else:
+        start = _evaluate(model, X, y)[0]
     try:
         with tqdm(total=epochs, desc=type(model).__name__, unit="epoch", disable=not progress) as bar:
-            if optimizer == "lbfgs":
+            if is_lazy(X):  # Dask: the loops of the section "lazy arrays" below, one pass per step
+                start = _train_lazy(model, X, y, epochs, optimizer, lr, history, validation, bar, checks)
+            elif optimizer == "lbfgs":
                 _lbfgs(model, X, y, epochs, history, validation, bar)
             else:
                 steps = _make_optimizer(optimizer, model.parameters(), lr)
@@ -300,3 +307,161 @@ def _assign(params: list[Tensor], theta: np.ndarray) -> None:
     for p in params:
         p.data = theta[start : start + p.size].reshape(p.shape).copy()
         start += p.size
+
+
+# ----------------------------------------------------------------------------- lazy arrays (Dask)
+# Full-batch steps only (``_refuse_minibatches``). Each step is one pass over the data: the
+# loss, the accuracy, the validation figures and the gradients at the current parameters are
+# computed together (``_evaluate_lazy``), the gradients come back as small NumPy arrays and the
+# optimizer moves the parameters, which stay in memory. A step's figures are the History's entry
+# of the epoch before it (the same parameters), so E epochs cost E + 1 passes, not 2E + 1.
+def _train_lazy(
+    model: Model,
+    X: Any,
+    y: Any,
+    epochs: int,
+    optimizer: str,
+    lr: float,
+    history: History,
+    val: tuple[Any, Any] | None,
+    bar: Any,
+    checks: Sequence[Pending],
+) -> float:
+    """Train on lazy arrays with ``optimizer``; returns the starting loss (for ``_diverging``)."""
+    if optimizer == "lbfgs":
+        return _lbfgs_lazy(model, X, y, epochs, history, val, bar, checks)
+    params = model.parameters()
+    steps = _make_optimizer(optimizer, params, lr)
+    now = _evaluate_lazy(model, X, y, val, checks, gradients=True)
+    start = now.loss
+    for epoch in range(1, epochs + 1):
+        if not np.isfinite(now.loss):  # the parameters are still those of the last finite loss
+            _diverged(params, [p.data for p in params], epoch, lr)
+        finite = [p.data for p in params]
+        _set_gradients(params, now.gradients)
+        steps.step()
+        now = _evaluate_lazy(model, X, y, val, gradients=epoch < epochs)
+        _record_lazy(history, now)
+        if not np.isfinite(now.loss):
+            _diverged(params, finite, epoch, lr)
+        _show(bar, history)
+    return start
+
+
+def _lbfgs_lazy(
+    model: Model,
+    X: Any,
+    y: Any,
+    epochs: int,
+    history: History,
+    val: tuple[Any, Any] | None,
+    bar: Any,
+    checks: Sequence[Pending],
+) -> float:
+    """``_lbfgs`` on lazy arrays: one pass per evaluation, whose figures the iteration's record reuses."""
+    from scipy.optimize import minimize
+
+    params = model.parameters()
+    last: dict[str, Any] = {"checks": checks}
+
+    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        _assign(params, theta)
+        now = _evaluate_lazy(model, X, y, val, last.pop("checks", ()), gradients=True)
+        last.update(theta=theta.copy(), now=now)
+        last.setdefault("start", now.loss)
+        return now.loss, np.concatenate([np.ravel(g) for g in now.gradients])
+
+    def end_of_iteration(theta: np.ndarray) -> None:
+        _assign(params, theta)
+        seen = "theta" in last and np.array_equal(last["theta"], theta)
+        _record_lazy(history, last["now"] if seen else _evaluate_lazy(model, X, y, val, gradients=False))
+        _show(bar, history)
+
+    theta0 = np.concatenate([p.data.ravel() for p in params])
+    options = {"maxiter": epochs, "ftol": 1e-15, "gtol": 1e-10}
+    with np.errstate(all="ignore"):  # the line search may try steps where the loss overflows
+        result = minimize(
+            loss_and_gradient, theta0, jac=True, method="L-BFGS-B", callback=end_of_iteration, options=options
+        )
+    if not np.isfinite(result.fun):
+        raise DivergedError("the loss became non-finite (NaN or inf) during L-BFGS")
+    _assign(params, result.x)
+    if len(history) == 0:  # already optimal at the start: no iteration ran
+        end_of_iteration(result.x)
+    bar.total = bar.n
+    bar.refresh()
+    return last["start"]
+
+
+class Figures(NamedTuple):
+    """What one pass computed at the current parameters: the History's figures and the gradients."""
+
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    gradients: list[np.ndarray]
+
+
+def _refuse_minibatches(X: Any, batch_size: int | None) -> None:
+    """A ValueError, saying why, for minibatches of a lazy X (a batch as large as X is the full batch)."""
+    if batch_size is not None and batch_size < X.shape[0]:
+        raise ValueError(
+            f"batch_size={batch_size} with a Dask X of {X.shape[0]} rows: minibatch SGD is not supported on "
+            "lazy arrays, because each shuffled minibatch gathers rows from every chunk and so reads all the "
+            "data for one small step; use batch_size=None (full-batch gradient descent, one pass per step) "
+            "or optimizer='lbfgs', or X.compute() when X fits in memory"
+        )
+
+
+def _evaluate_lazy(
+    model: Model,
+    X: Any,
+    y: Any,
+    val: tuple[Any, Any] | None,
+    checks: Sequence[Pending] = (),
+    *,
+    gradients: bool,
+) -> Figures:
+    """The figures at the current parameters, with the gradients if asked, from one pass over the data.
+
+    The parameters' ``.grad`` are cleared first; the gradients are returned, not stored.
+    """
+    params = model.parameters()
+    for p in params:
+        p.grad = None
+    z, objective = model._objective(X, y)
+    if gradients:
+        objective.backward()
+    lazy = [objective.data, _accuracy(model, z.data, y)]
+    if val is not None:
+        with no_grad():
+            z_val, val_objective = model._objective(*val)
+        lazy += [val_objective.data, _accuracy(model, z_val.data, val[1])]
+    grads = [p.grad for p in params] if gradients else []
+    for p in params:
+        p.grad = None  # the lazy graph is not kept past this pass
+    values = settle(checks, *lazy, *grads)
+    figures = [float(v) for v in values[: len(lazy)]]
+    val_figures = figures[2:] if val is not None else [None, None]
+    return Figures(figures[0], figures[1], *val_figures, gradients=values[len(lazy) :])
+
+
+def _accuracy(model: Model, z: Any, y: Any) -> Any:
+    """The fraction of correct labels predicted from the net input z (lazy for a lazy z)."""
+    return (model._classes(z) == y).mean()
+
+
+def _set_gradients(params: list[Tensor], gradients: list[np.ndarray]) -> None:
+    """Give each parameter its computed gradient, in its dtype and shape, for the optimizer's step."""
+    for p, g in zip(params, gradients):
+        p.grad = np.asarray(g, dtype=p.dtype).reshape(p.shape)
+
+
+def _record_lazy(history: History, figures: Figures) -> None:
+    """Append one epoch's figures to the History."""
+    history.loss.append(figures.loss)
+    history.accuracy.append(figures.accuracy)
+    if figures.val_loss is not None:
+        history.val_loss.append(figures.val_loss)
+        history.val_accuracy.append(figures.val_accuracy)
