@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -269,8 +269,6 @@ def _lbfgs(
     bar: Any,
 ) -> None:
     """Full-batch L-BFGS-B (scipy) on the graph's loss and gradient, one History entry per iteration."""
-    from scipy.optimize import minimize
-
     params = model.parameters()
 
     def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -285,6 +283,20 @@ def _lbfgs(
         _assign(params, theta)
         _record(model, X, y, val, history)
         _show(bar, history)
+
+    _minimize(params, epochs, loss_and_gradient, end_of_iteration, history, bar)
+
+
+def _minimize(
+    params: list[Tensor],
+    epochs: int,
+    loss_and_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    end_of_iteration: Callable[[np.ndarray], None],
+    history: History,
+    bar: Any,
+) -> None:
+    """scipy's L-BFGS-B from the parameters' values, which it leaves at the optimum it found."""
+    from scipy.optimize import minimize
 
     theta0 = np.concatenate([p.data.ravel() for p in params])
     options = {"maxiter": epochs, "ftol": 1e-15, "gtol": 1e-10}
@@ -359,8 +371,6 @@ def _lbfgs_lazy(
     checks: Sequence[Pending],
 ) -> float:
     """``_lbfgs`` on lazy arrays: one pass per evaluation, whose figures the iteration's record reuses."""
-    from scipy.optimize import minimize
-
     params = model.parameters()
     last: dict[str, Any] = {"checks": checks}
 
@@ -377,19 +387,7 @@ def _lbfgs_lazy(
         _record_lazy(history, last["now"] if seen else _evaluate_lazy(model, X, y, val, gradients=False))
         _show(bar, history)
 
-    theta0 = np.concatenate([p.data.ravel() for p in params])
-    options = {"maxiter": epochs, "ftol": 1e-15, "gtol": 1e-10}
-    with np.errstate(all="ignore"):  # the line search may try steps where the loss overflows
-        result = minimize(
-            loss_and_gradient, theta0, jac=True, method="L-BFGS-B", callback=end_of_iteration, options=options
-        )
-    if not np.isfinite(result.fun):
-        raise DivergedError("the loss became non-finite (NaN or inf) during L-BFGS")
-    _assign(params, result.x)
-    if len(history) == 0:  # already optimal at the start: no iteration ran
-        end_of_iteration(result.x)
-    bar.total = bar.n
-    bar.refresh()
+    _minimize(params, epochs, loss_and_gradient, end_of_iteration, history, bar)
     return last["start"]
 
 
