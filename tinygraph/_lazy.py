@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from tinygraph._array import is_dask
+
 
 def is_lazy(array: Any) -> bool:
     """Whether ``array`` is a Dask collection (computed only when asked), told from its type's module."""
-    return type(array).__module__.partition(".")[0] == "dask"
+    return is_dask(array)
 
 
 def compute(*values: Any) -> list[Any]:
