@@ -77,18 +77,6 @@ class Tensor:
         self.retains_grad = False
         self._grad_source: tuple[Any, Any, int] | None = None  # written by the engine with .grad
 
-    @classmethod
-    def _from_node(cls, data: _array.ndarray, node: Node, requires_grad: bool) -> Tensor:
-        out = cls.__new__(cls)
-        out.data = data
-        out.grad = None
-        out.requires_grad = requires_grad
-        out.name = None
-        out.node = node
-        out.retains_grad = False
-        out._grad_source = None
-        return out
-
     # The engine's record of which backward wrote .grad holds weak references, which cannot be
     # pickled or copied: a pickled tensor keeps its gradient, but not where it came from.
     _UNPICKLED = ("_grad_source", "__weakref__")
@@ -667,7 +655,7 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
                 out = out.view()
                 break
         out.setflags(False)  # write=False; passed by position, which costs half as much
-    result = _new_tensor(Tensor)  # Tensor._from_node, inlined
+    result = _new_tensor(Tensor)  # a node's output, its slots set here rather than by a method call
     result.data = out
     result.grad = None
     result.requires_grad = wanted
