@@ -156,10 +156,10 @@ def _matching_dtype(target: Any, dtype: np.dtype) -> Any:
 
 def _mixed(node: str, first: Any, second: Any) -> TypeError:
     def name(a: Any) -> str:
-        return f"{type(a).__module__.split('.')[0]}.{type(a).__name__} of shape {tuple(a.shape)}"
+        return f"{type(a).__module__.split('.')[0]}.{type(a).__name__} (shape {tuple(a.shape)})"
 
     return TypeError(
-        f"{node}: cannot combine a {name(first)} with a {name(second)}: keep every input of a node "
+        f"{node}: cannot combine {name(first)} with {name(second)}: keep every input of a node "
         "in one array library (NumPy arrays combine with Dask arrays only)"
     )
 
