@@ -86,6 +86,8 @@ class Prod(_Reduction):
 
     def _others(self) -> ndarray:
         """Π_{j ≠ i} x_j for every element i, shaped like x."""
+        if math.prod(self.x.shape) == 0:  # no element: nothing to multiply (and Dask's concat of empty chunks errs)
+            return namespace(self.x).zeros(self.x.shape, dtype=self.x.dtype)
         flat = _last(self.x, self.axes)
         xp = namespace(flat)
         ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
