@@ -58,3 +58,16 @@ def test_value_and_gradients_equal_numpys(op, other_backend, data):
     for i, (grad, reference) in enumerate(zip(grads, expected_grads)):
         assert isinstance(grad, other_backend.array_type), f"gradient {i} left the back end"
         np.testing.assert_allclose(_array.to_numpy(grad), reference, rtol=1e-12, atol=1e-12, err_msg=f"gradient {i}")
+
+
+def test_a_repeated_index_puts_its_gradient_on_the_diagonal(backend):
+    if backend.name == "array_api_strict":
+        pytest.skip("the array API standard defines no einsum")
+    rng = np.random.default_rng(5)
+    x, w, v = rng.standard_normal((3, 3, 2)), rng.standard_normal(2), rng.standard_normal(3)
+    tx, tw = tg.tensor(backend(x), requires_grad=True), tg.tensor(backend(w), requires_grad=True)
+    (tg.einsum("iij,j->i", tx, tw) * tg.tensor(backend(v))).sum().backward()  # L = Σ_i v_i Σ_j x_iij w_j
+    assert isinstance(tx.grad, backend.array_type)
+    by_hand = np.eye(3)[:, :, None] * v[:, None, None] * w  # dL/dx_abj = δ_ab v_a w_j
+    np.testing.assert_allclose(_array.to_numpy(tx.grad), by_hand, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_array.to_numpy(tw.grad), np.einsum("i,iij->j", v, x), rtol=1e-12)

@@ -58,7 +58,7 @@ class Einsum(Node):
     operand, so dL/dx_k = einsum(out, s_j for j ≠ k -> s_k) of dL/dy and the other operands.
     Forward mode (product rule): ẏ = Σ_k einsum(subscripts) with x_k replaced by ẋ_k.
     Off NumPy it uses the library's own einsum (Dask's, CuPy's): the array API standard has none,
-    so ``array_api_strict`` arrays get a TypeError; the gradient of a repeated index needs NumPy.
+    so ``array_api_strict`` arrays get a TypeError.
     """
 
     formula = "y = Σ Π x_k"
@@ -85,12 +85,7 @@ class Einsum(Node):
         g = _einsum(",".join(subs) + "->" + unique, *operands)
         if unique == s:
             return g  # the engine sums an index x_k broadcast (length 1) back
-        if not isinstance(g, np.ndarray):
-            raise TypeError(f"Einsum: the gradient of a repeated index ({s}) needs NumPy arrays, not {type(g).__name__}")
-        full = np.zeros(x.shape, dtype=g.dtype)  # a repeated index: write g on the diagonal
-        diagonal = np.einsum(s + "->" + unique, full)  # a writeable view into full
-        diagonal[...] = _sum_to(g, diagonal.shape)
-        return full
+        return _on_diagonal(_sum_to(g, tuple(x.shape[s.index(c)] for c in unique)), s, x.shape)
 
     def backward(self, grad: ndarray) -> Grads:
         return tuple(self._gradient(grad, k) if needed else None for k, needed in enumerate(self.needs_grad))
@@ -115,6 +110,27 @@ def _einsum(subscripts: str, *xs: ndarray) -> ndarray:
     if einsum is None:
         raise TypeError(f"Einsum: {xp.__name__} has no einsum (the array API standard defines none)")
     return einsum(subscripts, *xs)
+
+
+def _on_diagonal(g: ndarray, s: str, shape: tuple[int, ...]) -> ndarray:
+    """``g``, indexed by the distinct letters of ``s``, on the diagonal of an array of ``shape``; zeros elsewhere.
+
+    x[i, i] depends on x[a, b] only where a = b = i, so the gradient is g times an identity for
+    each repeat of a letter: "ii" gives einsum("i,ij->ij", g, I). Products with 1 and 0 only,
+    so it is exact, and it needs nothing but the library's einsum and eye.
+    """
+    xp_ = namespace(g)
+    fresh = iter(c for c in string.ascii_letters if c not in s)
+    out, subs, operands = "", ["".join(dict.fromkeys(s))], [g]
+    for position, c in enumerate(s):
+        if c not in s[:position]:
+            out += c
+            continue
+        again = next(fresh)  # the repeat gets its own letter, tied to the first by the identity
+        out += again
+        subs.append(c + again)
+        operands.append(xp_.eye(shape[position], dtype=g.dtype))
+    return _einsum(",".join(subs) + "->" + out, *operands)
 
 
 def _sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
