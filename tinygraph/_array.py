@@ -241,6 +241,22 @@ def add_tangents(shape: tuple[int, ...], *terms: Any) -> Any:
     return total if total.shape == shape else namespace(total).broadcast_to(total, shape)
 
 
+def extremum(x: Any, axes: tuple[int, ...], kind: str) -> Any:
+    """``max`` or ``min`` (``kind``) of ``x`` over ``axes``, keepdims, with NumPy's rule for an empty x on every library.
+
+    Over no elements there is no extremum: a ValueError with NumPy's message. An empty x whose
+    reduced axes are not empty has an empty result, which Dask would not give (its chunks' own
+    reductions fail, or return the wrong shape).
+    """
+    xp_ = namespace(x)
+    if 0 not in x.shape:
+        return getattr(xp_, kind)(x, axis=axes, keepdims=True)
+    if math.prod(x.shape[a] for a in axes) == 0:
+        operation = "maximum" if kind == "max" else "minimum"
+        raise ValueError(f"zero-size array to reduction operation {operation} which has no identity")
+    return xp_.zeros(tuple(1 if a in axes else n for a, n in enumerate(x.shape)), dtype=x.dtype)
+
+
 def all_finite(array: Any) -> bool:
     """True if no element is NaN or infinite. On a Dask array this computes it (``detect_anomaly`` only)."""
     if isinstance(array, (np.ndarray, np.generic)):

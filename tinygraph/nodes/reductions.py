@@ -56,7 +56,7 @@ class Min(Max):
 
     def forward(self, x: ndarray) -> ndarray:
         xp, axes = namespace(x), self._remember(x)
-        m = xp.min(x, axis=axes, keepdims=True)
+        m = _array.extremum(x, axes, "min")
         self.is_max = x == m  # the extremum Max's backward spreads the gradient over
         return m if self.keepdims else xp.squeeze(m, axis=axes)
 
