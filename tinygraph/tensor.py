@@ -642,9 +642,8 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
     if mode.detect_anomaly:
         with _array.xp.errstate(all="ignore"):
             out = _forward(node, inputs)
-        if _array.is_float(out) and not _array.all_finite(out):
-            name = type(node).__name__
-            raise FloatingPointError(f"{name} produced {_array.first_non_finite(out)} in forward")
+        if _array.is_float(out):  # on Dask, checked when computed
+            out = _array.checked_finite(out, f"{type(node).__name__} produced {{}} in forward")
     else:
         out = _forward(node, inputs)
     if not mode.grad_enabled:
