@@ -70,6 +70,36 @@ def test_a_folder_is_called_a_folder_not_a_missing_file(tmp_path):
         Model.load(tmp_path / "out")
 
 
+class ShiftedLogistic(LogisticRegression):
+    """A user's subclass, defined outside tinygraph: its own prediction rule on tinygraph's parameters."""
+
+    def predict(self, X):
+        return (self.predict_proba(X) > 0.7).astype(np.int64)
+
+
+def test_a_users_subclass_loads_as_itself(tmp_path):
+    model = ShiftedLogistic(4, l2=0.1, seed=1)
+    model.params["w"].data = RNG.standard_normal(4)
+    path = model.save(tmp_path / "shifted.npz")
+    for loaded in (ShiftedLogistic.load(path), Model.load(path), load(path)):
+        assert type(loaded) is ShiftedLogistic and repr(loaded) == repr(model)
+        np.testing.assert_array_equal(loaded.params["w"].data, model.params["w"].data)
+        np.testing.assert_array_equal(loaded.predict(X), (model.predict_proba(X) > 0.7).astype(np.int64))
+    with pytest.raises(ModelFileError, match="holds a ShiftedLogistic, not a LogisticRegression: use ShiftedLogistic.load"):
+        LogisticRegression.load(path)
+
+
+def test_a_class_not_imported_or_named_twice_is_an_error_that_says_what_to_do(tmp_path):
+    path = write(tmp_path / "user.npz", header("Perceptron"), **GOOD)
+    with pytest.raises(ModelFileError, match=r"is imported: then Perceptron\.load\(path\)$"):
+        Model.load(path)
+    twins = [type("Twin", (LogisticRegression,), {"__module__": module}) for module in ("lab.a", "lab.b")]
+    path = twins[0](3).save(tmp_path / "twin.npz")
+    with pytest.raises(ModelFileError, match=r"called 'Twin' \(lab\.\w\.Twin, lab\.\w\.Twin\)"):
+        Model.load(path)
+    assert type(twins[1].load(path)) is twins[1]  # the class asked for, when it has the file's name
+
+
 # ----------------------------------------------------------------------------- malformed files
 def header(model="LogisticRegression", **config):
     config = config or {"n_features": 3, "l2": 0.0}
