@@ -297,3 +297,39 @@ def test_a_kill_in_the_middle_of_saving_over_a_large_file_leaves_a_loadable_one(
         child.stdout.close()
         loaded = [p.data for p in Model.load(path).parameters()]
         assert any(all(np.array_equal(a, b) for a, b in zip(loaded, v)) for v in versions)
+
+
+STALLED_SAVER = """
+import sys, time
+import numpy as np
+from tinygraph.models import LogisticRegression
+real_write = np.lib.format.write_array
+def stall(file, array, *args, **kwargs):  # write one array, then hang: the save is half done
+    real_write(file, array, *args, **kwargs)
+    print("writing", flush=True)
+    time.sleep(120)
+np.lib.format.write_array = stall
+LogisticRegression(3, seed=0).save(sys.argv[1])
+"""
+
+
+def test_the_temporary_file_of_a_killed_save_is_removed_by_the_next_save_not_while_it_runs(tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    path = tmp_path / "model.npz"
+    child = subprocess.Popen([sys.executable, "-c", STALLED_SAVER, str(path)], env=env, stdout=subprocess.PIPE)
+    try:
+        assert child.stdout.readline() == b"writing\n"
+        (temporary,) = [p.name for p in tmp_path.iterdir()]  # the child's, half written
+        assert temporary.startswith(".model.npz.") and temporary.endswith(f".{child.pid}.{temporary.split('.')[-2]}.tmp")
+        LogisticRegression(3, seed=1).save(path)  # while the child still writes: its file stays
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([temporary, "model.npz"])
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    assert (tmp_path / temporary).exists()  # what a kill leaves
+    model = LogisticRegression(3, seed=2)
+    model.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    np.testing.assert_array_equal(Model.load(path).params["w"].data, model.params["w"].data)
