@@ -252,7 +252,8 @@ def load_lazy(
     features = _feature_columns(frame, target, str(source))
     dask = importlib.import_module("dask")
     labels = dask.compute(*frame[target].to_delayed())  # one pandas Series per partition
-    names, index = _lazy_classes(list(dict.fromkeys(value for part in labels for value in part)), str(source), target)
+    distinct = dict.fromkeys(value for part in labels for value in part.unique())
+    names, index = _lazy_classes(list(distinct), str(source), target)
     sides = _stratified_sides(labels, index, test_size, seed, str(source))
     side = frame.map_partitions(_test_side, sides, meta=(None, bool))
     train, test = frame[~side], frame[side]
