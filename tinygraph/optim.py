@@ -73,12 +73,10 @@ class Optimizer:
         Lazy gradients (of a graph on Dask data) are computed first, all in one pass over the
         data, so that the parameters stay small arrays in memory rather than growing graphs.
         """
-        if any(is_lazy(p.grad) for p in self.params):
-            for p, g in zip(self.params, compute(*(p.grad for p in self.params))):
-                p.grad = g
-        for p, state in zip(self.params, self.state):
-            if p.grad is not None:
-                p.data = self._update(p.data, p.grad, state).astype(p.dtype, copy=False)
+        for p, g, state in zip(self.params, _computed(self.params), self.state):
+            if g is not None:
+                w = p.data
+                p.data = _in_dtype(self._update(w, g, state), w.dtype)
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
@@ -159,6 +157,17 @@ class SGD(Optimizer):
         self.momentum = float(self.momentum)
         self.weight_decay = number(self.weight_decay, "weight_decay", ">= 0")
 
+    def step(self) -> None:
+        """Update every parameter that has a gradient: w := w − η g, or with momentum and weight decay."""
+        if self.momentum or self.weight_decay or type(self)._update is not SGD._update:  # a subclass's rule
+            super().step()
+            return
+        lr = self.lr
+        for p, g in zip(self.params, _computed(self.params)):  # the lecture's rule, with no state to keep
+            if g is not None:
+                w = p.data
+                p.data = _in_dtype(w - lr * g, w.dtype)
+
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
             g = g + self.weight_decay * w
@@ -210,6 +219,23 @@ class Adam(Optimizer):
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
         return w - self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+
+
+def _computed(params: list[Tensor]) -> list[Any]:
+    """The parameters' gradients, lazy ones (of a graph on Dask data) computed, all in one pass."""
+    grads = [p.grad for p in params]
+    for g in grads:
+        if type(g) is not np.ndarray and is_lazy(g):  # an ndarray, the common case, is never lazy
+            values = compute(*grads)
+            for p, value in zip(params, values):
+                p.grad = value
+            return values
+    return grads
+
+
+def _in_dtype(new: Any, dtype: Any) -> Any:
+    """The updated value ``new`` in the parameter's dtype (a float64 gradient must not widen float32 w)."""
+    return new if new.dtype is dtype else new.astype(dtype, copy=False)
 
 
 def _copy_state(state: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import importlib.util
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -34,7 +35,7 @@ else:
 from tinygraph import optim
 from tinygraph._checks import count, random_seed
 from tinygraph._lazy import Pending, is_lazy, settle
-from tinygraph.modes import no_grad
+from tinygraph.modes import name_scope, no_grad
 
 if TYPE_CHECKING:
     from tinygraph.models.base import Model
@@ -180,18 +181,28 @@ def _make_optimizer(name: str, params: list[Tensor], lr: float) -> optim.Optimiz
     return optim.SGD(params, lr, momentum=0.9 if name == "momentum" else 0.0)
 
 
-def _batches(n: int, batch_size: int | None, rng: np.random.Generator | None) -> Iterator[Any]:
-    """Index sets of one epoch: everything at once, or consecutive slices of a (shuffled) order."""
-    if batch_size is None or (batch_size >= n and rng is None):
-        yield slice(None)
+def _full_batch(n: int, batch_size: int | None, rng: np.random.Generator | None) -> bool:
+    """Whether an epoch is one step on all n examples: no batch size, or one at least n without shuffling."""
+    return batch_size is None or (batch_size >= n and rng is None)
+
+
+def _batches(
+    X: np.ndarray, y: np.ndarray, batch_size: int | None, rng: np.random.Generator | None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The (X, y) batches of one epoch: everything at once, or consecutive slices of a (shuffled) order."""
+    n = len(X)
+    if _full_batch(n, batch_size, rng):
+        yield X, y
         return
     order = rng.permutation(n) if rng is not None else np.arange(n)
     if batch_size == 1:  # one example: a slice takes a view of its row, where an index array copies it
         for i in order.tolist():
-            yield slice(i, i + 1)
+            j = i + 1
+            yield X[i:j], y[i:j]
         return
     for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
+        batch = order[start : start + batch_size]
+        yield X[batch], y[batch]
 
 
 def _descend(
@@ -210,27 +221,32 @@ def _descend(
     params = model.parameters()
     finite = [p.data for p in params]  # rebinding never changes these arrays: no copy needed
     objective, zero_grad, step = model._objective, steps.zero_grad, steps.step  # looked up once, not per step
+    scope = model._training_scope  # entered once per epoch: then a step enters no scope itself
+    count = 1 if _full_batch(len(X), batch_size, rng) else -(-len(X) // batch_size)
     for epoch in range(1, epochs + 1):
-        with np.errstate(all="ignore"):  # overflow shows up as a non-finite loss, reported below
-            for batch in _batches(len(X), batch_size, rng):
+        # Overflow shows up as a non-finite loss, reported below.
+        with np.errstate(all="ignore"), nullcontext() if scope is None else name_scope(scope):
+            for k, (xb, yb) in enumerate(_batches(X, y, batch_size, rng), start=1):
                 zero_grad()
-                _, loss = objective(X[batch], y[batch])
-                if not math.isfinite(loss.item()):  # a Python float: math's test, not a NumPy call
-                    _diverged(params, finite, epoch, steps.lr)
+                _, loss = objective(xb, yb)
+                value = loss.item()
+                if not math.isfinite(value):  # a Python float: math's test, not a NumPy call
+                    _diverged(params, finite, f"({value}) in step {k} of {count}, at epoch {epoch}", steps.lr)
                 finite = [p.data for p in params]
                 loss.backward()
                 step()
         _record(model, X, y, val, history)
         if not np.isfinite(history.loss[-1]):
-            _diverged(params, finite, epoch, steps.lr)
+            _diverged(params, finite, f"({history.loss[-1]}) on the training set at epoch {epoch}", steps.lr)
         _show(bar, history)
 
 
-def _diverged(params: list[Tensor], finite: list[np.ndarray], epoch: int, lr: float) -> None:
+def _diverged(params: list[Tensor], finite: list[np.ndarray], where: str, lr: float) -> None:
+    """Put back the parameters of the last finite loss and raise DivergedError saying ``where`` it was not."""
     for p, data in zip(params, finite):
         p.data = data
     raise DivergedError(
-        f"the loss became non-finite (NaN or inf) at epoch {epoch} with lr={lr:g}: try a smaller lr; "
+        f"the loss became non-finite {where} with lr={lr:g}: try a smaller lr; "
         "the model keeps its last parameters with a finite loss"
     )
 
@@ -348,14 +364,14 @@ def _train_lazy(
     start = now.loss
     for epoch in range(1, epochs + 1):
         if not np.isfinite(now.loss):  # the parameters are still those of the last finite loss
-            _diverged(params, [p.data for p in params], epoch, lr)
+            _diverged(params, [p.data for p in params], f"({now.loss}) at epoch {epoch}", lr)
         finite = [p.data for p in params]
         _set_gradients(params, now.gradients)
         steps.step()
         now = _evaluate_lazy(model, X, y, val, gradients=epoch < epochs)
         _record_lazy(history, now)
         if not np.isfinite(now.loss):
-            _diverged(params, finite, epoch, lr)
+            _diverged(params, finite, f"({now.loss}) at epoch {epoch}", lr)
         _show(bar, history)
     return start
 
