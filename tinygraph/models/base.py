@@ -280,9 +280,14 @@ class Model:
         return self.scope if self.l2 == 0 else None
 
     def _data_graph(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
-        """Net input z and the mean data loss L for checked arrays X and y."""
-        z = self._in_scope(self._net_input, _leaf(X, "x"))
-        return z, self._in_scope(self._data_loss, z, _leaf(y, "y"))
+        """Net input z and the mean data loss L for checked arrays X and y, in the model's name scope."""
+        if current_mode().scope != self.scope:  # not yet inside it (as the training loop's steps are)
+            with name_scope(self.scope):
+                return self._data_graph(X, y)
+        x, y_ = _constant(X), _constant(y)  # _leaf's, written out: a training step makes these two
+        x.name, y_.name = "x", "y"
+        z = self._net_input(x)
+        return z, self._data_loss(z, y_)
 
     def _objective(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
         """Net input z and the objective L (+ R) for checked arrays X and y (what the training loop calls)."""

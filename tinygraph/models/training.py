@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import operator
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -192,17 +194,30 @@ def _batches(
     """The (X, y) batches of one epoch: everything at once, or consecutive slices of a (shuffled) order."""
     n = len(X)
     if _full_batch(n, batch_size, rng):
-        yield X, y
-        return
+        return iter([(X, y)])
     order = rng.permutation(n) if rng is not None else np.arange(n)
+    if batch_size == 1 and type(X) is np.ndarray and X.flags.c_contiguous:
+        blocks = (order[start : start + ROWS] for start in range(0, n, ROWS))
+        return chain.from_iterable(_rows(X, y, block) for block in blocks)
     if batch_size == 1:  # one example: a slice takes a view of its row, where an index array copies it
-        for i in order.tolist():
-            j = i + 1
-            yield X[i:j], y[i:j]
-        return
-    for start in range(0, n, batch_size):
-        batch = order[start : start + batch_size]
-        yield X[batch], y[batch]
+        return ((X[i : i + 1], y[i : i + 1]) for i in order.tolist())
+    assert batch_size is not None  # (not a full batch)
+    return ((X[b], y[b]) for b in (order[start : start + batch_size] for start in range(0, n, batch_size)))
+
+
+ROWS = 256
+"""Examples gathered at once for per-example SGD on a C-ordered X (``_rows``)."""
+
+
+def _rows(X: np.ndarray, y: np.ndarray, block: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The batches of one example each for the rows ``block`` of a C-ordered X, gathered in one copy.
+
+    Each is a view of shape (1, d) and (1,), laid out as the slice ``X[i : i + 1]`` is (the same
+    strides, so the same arithmetic to the bit), and taken by NumPy's iteration rather than by a
+    Python slice per step.
+    """
+    m = len(block)
+    return zip(X[block].reshape(m, 1, X.shape[1]), y[block].reshape(m, 1))
 
 
 def _descend(
@@ -221,6 +236,8 @@ def _descend(
     params = model.parameters()
     finite = [p.data for p in params]  # rebinding never changes these arrays: no copy needed
     objective, zero_grad, step = model._objective, steps.zero_grad, steps.step  # looked up once, not per step
+    data_of = operator.attrgetter("data")  # in C: a list comprehension would cost a frame per step
+    isfinite = math.isfinite  # of the 0-d loss array, as a Python float: math's test, not a NumPy call
     scope = model._training_scope  # entered once per epoch: then a step enters no scope itself
     count = 1 if _full_batch(len(X), batch_size, rng) else -(-len(X) // batch_size)
     for epoch in range(1, epochs + 1):
@@ -229,10 +246,10 @@ def _descend(
             for k, (xb, yb) in enumerate(_batches(X, y, batch_size, rng), start=1):
                 zero_grad()
                 _, loss = objective(xb, yb)
-                value = loss.item()
-                if not math.isfinite(value):  # a Python float: math's test, not a NumPy call
-                    _diverged(params, finite, f"({value}) in step {k} of {count}, at epoch {epoch}", steps.lr)
-                finite = [p.data for p in params]
+                if not isfinite(loss.data):
+                    where = f"({float(loss.data)}) in step {k} of {count}, at epoch {epoch}"
+                    _diverged(params, finite, where, steps.lr)
+                finite = list(map(data_of, params))
                 loss.backward()
                 step()
         _record(model, X, y, val, history)
