@@ -52,7 +52,7 @@ class Model:
     ``fit`` checks X and y, then gives the arrays to the training loop
     (``tinygraph.models.training``), which talks to the model through three methods only:
     ``parameters()``, ``_objective(X, y)`` (net input z and objective J for checked arrays) and
-    ``_classes(z)``.
+    ``_classes(z)``, and reads ``_training_scope``, the scope it may enter once per epoch.
     """
 
     params: dict[str, Tensor]
@@ -390,7 +390,7 @@ def _leaf(array: Any, name: str) -> Tensor:
     """A data leaf named ``name`` for an array the model's checks returned: ``tensor(array, name=name)``.
 
     The checks already made it an array of its library (a float64 X), so the leaf is built
-    without checking it again: in per-example SGD the two leaves of a step cost a fifth as much.
+    without checking it again: every training step makes two.
     """
     leaf = _constant(array)
     leaf.name = name

@@ -10,7 +10,10 @@ The loop gets arrays the model has already checked (``Model.fit`` runs the check
 - ``model.parameters()``: the tensors to train, in a fixed order;
 - ``model._objective(X, y)``: for checked arrays, the net input z and the scalar objective
   J = L (+ R), a fresh graph ready for ``backward()``;
-- ``model._classes(z)``: the predicted labels from the values of the net input (for the accuracy).
+- ``model._classes(z)``: the predicted labels from the values of the net input (for the accuracy);
+
+and reads ``model._training_scope``: the name scope of every node of the objective, which the
+loop enters once per epoch (the steps inside it then enter none), or None.
 """
 
 from __future__ import annotations
