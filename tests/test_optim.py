@@ -131,3 +131,24 @@ def test_a_hand_written_loop_trains_logistic_regression():
 def test_bad_arguments_are_named(make, message):
     with pytest.raises(ValueError, match=message):
         make(parameter([1.0]))
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_an_update_keeps_the_parameters_dtype(momentum):
+    p = tg.tensor(np.array([1.0, -2.0], dtype=np.float32), requires_grad=True)
+    g = np.array([0.1, 0.3])  # float64: w − ηg alone would widen w
+    p.grad = g
+    SGD([p], lr=0.5, momentum=momentum).step()
+    assert p.data.dtype == np.float32
+    np.testing.assert_array_equal(p.data, (np.float32([1.0, -2.0]) - 0.5 * g).astype(np.float32))
+
+
+def test_a_subclass_of_sgd_updates_with_its_own_rule():
+    class SignSGD(SGD):
+        def _update(self, w, g, state):
+            return w - self.lr * np.sign(g)
+
+    p = parameter([1.0, 2.0])
+    p.grad = np.array([0.25, -4.0])
+    SignSGD([p], lr=0.5).step()
+    np.testing.assert_array_equal(p.data, [0.5, 2.5])

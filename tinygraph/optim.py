@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,12 +74,10 @@ class Optimizer:
         Lazy gradients (of a graph on Dask data) are computed first, all in one pass over the
         data, so that the parameters stay small arrays in memory rather than growing graphs.
         """
-        if any(is_lazy(p.grad) for p in self.params):
-            for p, g in zip(self.params, compute(*(p.grad for p in self.params))):
-                p.grad = g
-        for p, state in zip(self.params, self.state):
-            if p.grad is not None:
-                p.data = self._update(p.data, p.grad, state).astype(p.dtype, copy=False)
+        for p, g, state in zip(self.params, _computed(self.params), self.state):
+            if g is not None:
+                w = p.data
+                p.data = _in_dtype(self._update(w, g, state), w.dtype)
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
@@ -159,6 +158,23 @@ class SGD(Optimizer):
         self.momentum = float(self.momentum)
         self.weight_decay = number(self.weight_decay, "weight_decay", ">= 0")
 
+    def step(self) -> None:
+        """Update every parameter that has a gradient: w := w − η g, or with momentum and weight decay."""
+        if self.momentum or self.weight_decay or type(self)._update is not SGD._update:  # a subclass's rule
+            super().step()
+            return
+        lr = self.lr  # the lecture's rule, with no state to keep: one pass, the fewest Python steps
+        for p in self.params:
+            g = p.grad
+            if g is None:
+                continue
+            if type(g) is not np.ndarray and is_lazy(g):
+                _computed(self.params)  # this one and every later one, in one pass
+                g = p.grad
+            w = p.data
+            new = w - lr * g
+            p.data = new if new.dtype is w.dtype else new.astype(w.dtype)  # as _in_dtype, without a call
+
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.weight_decay:
             g = g + self.weight_decay * w
@@ -210,6 +226,26 @@ class Adam(Optimizer):
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
         return w - self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+
+
+def _computed(params: list[Tensor]) -> list[Any]:
+    """The parameters' gradients, lazy ones (of a graph on Dask data) computed and stored, all in one pass."""
+    grads = list(map(_grad_of, params))
+    for g in grads:
+        if type(g) is not np.ndarray and is_lazy(g):  # an ndarray, the common case, is never lazy
+            values = compute(*grads)
+            for p, value in zip(params, values):
+                p.grad = value
+            return values
+    return grads
+
+
+_grad_of = operator.attrgetter("grad")
+
+
+def _in_dtype(new: Any, dtype: Any) -> Any:
+    """The updated value ``new`` in the parameter's dtype (a float64 gradient must not widen float32 w)."""
+    return new if new.dtype is dtype else new.astype(dtype, copy=False)
 
 
 def _copy_state(state: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+import tinygraph as tg
 from tinygraph.models import (
     MLP,
     DivergedError,
@@ -296,3 +297,149 @@ def test_shuffled_sgd_one_example_at_a_time_visits_the_seeded_order(seed):
     model.fit(X, y, epochs=2, lr=0.4, batch_size=1, seed=seed, progress=False)
     np.testing.assert_allclose(model.w.data, w, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(model.b.item(), b, rtol=1e-12, atol=1e-14)
+
+
+def tinygraph_loop(model, X, y, *, epochs, lr, batch_size, seed, optimizer=None):
+    """The lecture's loop written out over tinygraph's nodes: a fresh graph per batch, backward, update.
+
+    The batches are consecutive slices of ``rng.permutation(n)`` (one per epoch), a batch of one a
+    row slice. With an optimizer it makes the update; without, ``w := w − η dL/dw`` by rebinding.
+    Stops at the first non-finite loss and returns the parameters of the step before it, with the
+    (epoch, step) where it stopped, or None.
+    """
+    params = model.parameters()
+    rng = np.random.default_rng(seed)
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(y))
+        starts = range(0, len(y), batch_size)
+        for step, start in enumerate(starts, start=1):
+            rows = slice(order[start], order[start] + 1) if batch_size == 1 else order[start : start + batch_size]
+            for p in params:
+                p.grad = None
+            loss = tg.bce(tg.sigmoid(tg.linear(X[rows], model.w, model.b)), y[rows])
+            if not np.isfinite(loss.item()):
+                return [p.data for p in previous], (epoch, step)
+            previous = [tg.tensor(p.data) for p in params]
+            loss.backward()
+            if optimizer is not None:
+                optimizer.step()
+            else:
+                for p in params:
+                    p.data = p.data - lr * p.grad
+    return [p.data for p in params], None
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n", [23, 300])  # 300: past the first block of rows that fit gathers at once
+def test_per_example_fit_makes_the_plain_loops_updates_bit_for_bit(n, order):
+    X, y = problem(seed=2, n=n)
+    X = np.asarray(X, order=order)
+    by_hand, model = LogisticRegression(3, seed=4), LogisticRegression(3, seed=4)
+    expected, stopped = tinygraph_loop(by_hand, X, y, epochs=2, lr=0.3, batch_size=1, seed=5)
+    model.fit(X, y, epochs=2, lr=0.3, batch_size=1, seed=5, progress=False)
+    assert stopped is None
+    for p, q in zip(model.parameters(), expected):
+        np.testing.assert_array_equal(p.data, q)
+    np.testing.assert_allclose(model.w.data, expected[0], rtol=1e-12)  # the brief's tolerance, met exactly
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_minibatch_fit_with_a_short_last_batch_makes_the_plain_loops_updates(optimizer):
+    X, y = problem(seed=3, n=30)  # batches of 7: four full ones and one of 2
+    by_hand, model = LogisticRegression(3, seed=1), LogisticRegression(3, seed=1)
+    make = {"sgd": lambda p: tg.optim.SGD(p, 0.2), "momentum": lambda p: tg.optim.SGD(p, 0.2, momentum=0.9),
+            "adam": lambda p: tg.optim.Adam(p, 0.2)}[optimizer]
+    expected, _ = tinygraph_loop(by_hand, X, y, epochs=3, lr=0.2, batch_size=7, seed=6,
+                                 optimizer=make(by_hand.parameters()))
+    model.fit(X, y, epochs=3, lr=0.2, batch_size=7, seed=6, optimizer=optimizer, progress=False)
+    for p, q in zip(model.parameters(), expected):
+        np.testing.assert_array_equal(p.data, q)
+
+
+def test_a_diverging_per_example_fit_names_the_step_and_keeps_the_parameters_before_it():
+    X, y = problem(seed=1, n=40)
+    X = X * 1e150  # the net input overflows within a few steps at this learning rate
+    by_hand, model = LogisticRegression(3, seed=0), LogisticRegression(3, seed=0)
+    with np.errstate(all="ignore"):
+        kept, (epoch, step) = tinygraph_loop(by_hand, X, y, epochs=3, lr=1e160, batch_size=1, seed=2)
+    with pytest.raises(DivergedError) as caught:
+        model.fit(X, y, epochs=3, lr=1e160, batch_size=1, seed=2, progress=False)
+    message = str(caught.value)
+    assert re.search(rf"non-finite \((nan|inf)\) in step {step} of 40, at epoch {epoch} with lr=1e\+160", message)
+    for p, q in zip(model.parameters(), kept):
+        np.testing.assert_array_equal(p.data, q)
+    assert all(p.grad is None for p in model.parameters())
+
+
+class Recorded(LogisticRegression):
+    """LogisticRegression keeping every objective the training loop builds, to look at its graph."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.graphs = []
+
+    def _objective(self, X, y):
+        z, loss = super()._objective(X, y)
+        if tg.is_grad_enabled():  # a training step's, not the History's evaluation
+            self.graphs.append(loss)
+        return z, loss
+
+
+def scopes(loss) -> dict[str, str | None]:
+    """Node class name → its scope, for every node of the graph of ``loss``."""
+    found, stack = {}, [loss]
+    while stack:
+        t = stack.pop()
+        if t.node is not None:
+            found[type(t.node).__name__] = t.node.scope
+            stack.extend(t.node.inputs)
+    return found
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, None])
+def test_every_node_of_a_training_step_is_in_the_models_scope(batch_size):
+    X, y = problem(n=10)
+    model = Recorded(3, seed=0)
+    model.fit(X, y, epochs=2, lr=0.1, batch_size=batch_size, progress=False)
+    assert len(model.graphs) == 2 * {1: 10, 5: 2, None: 1}[batch_size]
+    for loss in model.graphs:
+        assert scopes(loss) == dict.fromkeys(["SigmoidBCE", "Sigmoid", "Linear"], LogisticRegression.scope)
+    assert tg.modes.mode.scope is None  # entered per epoch, and left
+
+
+def test_with_a_penalty_the_objectives_sum_stays_in_the_callers_scope():
+    X, y = problem(n=10)
+    model = Recorded(3, l2=0.1, seed=0)
+    with tg.name_scope("experiment"):
+        model.fit(X, y, epochs=1, lr=0.1, batch_size=5, progress=False)
+    expected = {"Add": "experiment", "L2Penalty": "L2 penalty: (λ/2)‖W‖²"}
+    expected |= dict.fromkeys(["SigmoidBCE", "Sigmoid", "Linear"], LogisticRegression.scope)
+    assert [scopes(loss) for loss in model.graphs] == [expected, expected]
+    assert model.loss(X, y).node.scope is None and model.graphs[0].name == "J"
+
+
+def test_an_mlps_training_step_keeps_the_hidden_layers_scopes():
+    X, y = problem(n=8)
+    model = MLP((3, 4, 1), seed=0)
+    graphs = []
+    objective = model._objective
+
+    def recording(X, y):
+        z, loss = objective(X, y)
+        graphs.append(loss)
+        return z, loss
+
+    model._objective = recording  # the instance's own attribute, as the training loop looks it up
+    model.fit(X, y, epochs=1, lr=0.1, batch_size=1, progress=False)
+    del model._objective
+    hidden, output = "MLP layer 1: net input → sigmoid", model.scope
+    found, seen, stack = {}, set(), [graphs[0]]
+    while stack:
+        t = stack.pop()
+        if t.node is not None and id(t.node) not in seen:
+            seen.add(id(t.node))
+            found.setdefault(t.node.scope, []).append(type(t.node).__name__)
+            stack.extend(t.node.inputs)
+    assert sorted(found) == sorted([hidden, output])
+    assert sorted(found[hidden]) == ["Linear", "Sigmoid"]
+    assert sorted(found[output]) == ["Linear", "Sigmoid", "SigmoidBCE"]

@@ -22,8 +22,8 @@ from tinygraph._lazy import is_lazy
 from tinygraph.functional import l2_penalty
 from tinygraph.models import files, training
 from tinygraph.models.checks import Pending, check_X, check_y, float_array, settle, validation_pair
-from tinygraph.modes import name_scope, no_grad
-from tinygraph.tensor import Tensor, tensor
+from tinygraph.modes import current_mode, name_scope, no_grad
+from tinygraph.tensor import Tensor, _constant
 
 
 class Model:
@@ -52,7 +52,7 @@ class Model:
     ``fit`` checks X and y, then gives the arrays to the training loop
     (``tinygraph.models.training``), which talks to the model through three methods only:
     ``parameters()``, ``_objective(X, y)`` (net input z and objective J for checked arrays) and
-    ``_classes(z)``.
+    ``_classes(z)``, and reads ``_training_scope``, the scope it may enter once per epoch.
     """
 
     params: dict[str, Tensor]
@@ -97,7 +97,7 @@ class Model:
     def net_input(self, X: Any) -> Tensor:
         """The net input (logits) z: shape (N,) for a binary model, (N, K) for K classes."""
         X = self._place(self._check_X(X))
-        return self._in_scope(self._net_input, tensor(X, name="x"))
+        return self._in_scope(self._net_input, _leaf(X, "x"))
 
     def forward(self, X: Any) -> Tensor:
         """The activation a: P(y = 1 | x) of shape (N,), or class probabilities of shape (N, K)."""
@@ -132,7 +132,7 @@ class Model:
         pending: list[Pending] = []  # a lazy array's checks, computed with the accuracy
         X, y = self._check_data(X, y, pending=pending)
         with no_grad():
-            z = self._in_scope(self._net_input, tensor(X, name="x"))  # X is checked: not predict(X)
+            z = self._in_scope(self._net_input, _leaf(X, "x"))  # X is checked: not predict(X)
         return float(settle(pending, (self._classes(z.data) == y).mean())[0])
 
     def log_loss(self, X: Any, y: Any) -> float:
@@ -261,14 +261,33 @@ class Model:
 
     # ----------------------------------------------------------------- the graph
     def _in_scope(self, step: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
-        """``step(*inputs)``, one step of the subclass's recipe, its nodes in the model's name scope."""
+        """``step(*inputs)``, one step of the subclass's recipe, its nodes in the model's name scope.
+
+        Inside that scope already (the training loop enters it once per epoch) it enters nothing.
+        """
+        if current_mode().scope == self.scope:
+            return step(*inputs)
         with name_scope(self.scope):
             return step(*inputs)
 
+    @property
+    def _training_scope(self) -> str | None:
+        """The name scope every node of ``_objective``'s graph gets, or None when some get another.
+
+        The training loop enters it once around many steps instead of twice in each step. With a
+        penalty there is none: the sum J = L + R belongs to no model scope, and the penalty to its own.
+        """
+        return self.scope if self.l2 == 0 else None
+
     def _data_graph(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
-        """Net input z and the mean data loss L for checked arrays X and y."""
-        z = self._in_scope(self._net_input, tensor(X, name="x"))
-        return z, self._in_scope(self._data_loss, z, tensor(y, name="y"))
+        """Net input z and the mean data loss L for checked arrays X and y, in the model's name scope."""
+        if current_mode().scope != self.scope:  # not yet inside it (as the training loop's steps are)
+            with name_scope(self.scope):
+                return self._data_graph(X, y)
+        x, y_ = _constant(X), _constant(y)  # _leaf's, written out: a training step makes these two
+        x.name, y_.name = "x", "y"
+        z = self._net_input(x)
+        return z, self._data_loss(z, y_)
 
     def _objective(self, X: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
         """Net input z and the objective L (+ R) for checked arrays X and y (what the training loop calls)."""
@@ -365,6 +384,17 @@ class Model:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _leaf(array: Any, name: str) -> Tensor:
+    """A data leaf named ``name`` for an array the model's checks returned: ``tensor(array, name=name)``.
+
+    The checks already made it an array of its library (a float64 X), so the leaf is built
+    without checking it again: every training step makes two.
+    """
+    leaf = _constant(array)
+    leaf.name = name
+    return leaf
 
 
 def _model_class(name: str, requested: type[Model] = Model) -> type[Model]:

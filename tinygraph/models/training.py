@@ -10,16 +10,22 @@ The loop gets arrays the model has already checked (``Model.fit`` runs the check
 - ``model.parameters()``: the tensors to train, in a fixed order;
 - ``model._objective(X, y)``: for checked arrays, the net input z and the scalar objective
   J = L (+ R), a fresh graph ready for ``backward()``;
-- ``model._classes(z)``: the predicted labels from the values of the net input (for the accuracy).
+- ``model._classes(z)``: the predicted labels from the values of the net input (for the accuracy);
+
+and reads ``model._training_scope``: the name scope of every node of the objective, which the
+loop enters once per epoch (the steps inside it then enter none), or None.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
+import operator
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -34,7 +40,7 @@ else:
 from tinygraph import optim
 from tinygraph._checks import count, random_seed
 from tinygraph._lazy import Pending, is_lazy, settle
-from tinygraph.modes import no_grad
+from tinygraph.modes import name_scope, no_grad
 
 if TYPE_CHECKING:
     from tinygraph.models.base import Model
@@ -180,18 +186,41 @@ def _make_optimizer(name: str, params: list[Tensor], lr: float) -> optim.Optimiz
     return optim.SGD(params, lr, momentum=0.9 if name == "momentum" else 0.0)
 
 
-def _batches(n: int, batch_size: int | None, rng: np.random.Generator | None) -> Iterator[Any]:
-    """Index sets of one epoch: everything at once, or consecutive slices of a (shuffled) order."""
-    if batch_size is None or (batch_size >= n and rng is None):
-        yield slice(None)
-        return
+def _full_batch(n: int, batch_size: int | None, rng: np.random.Generator | None) -> bool:
+    """Whether an epoch is one step on all n examples: no batch size, or one at least n without shuffling."""
+    return batch_size is None or (batch_size >= n and rng is None)
+
+
+def _batches(
+    X: np.ndarray, y: np.ndarray, batch_size: int | None, rng: np.random.Generator | None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The (X, y) batches of one epoch: everything at once, or consecutive slices of a (shuffled) order."""
+    n = len(X)
+    if _full_batch(n, batch_size, rng):
+        return iter([(X, y)])
     order = rng.permutation(n) if rng is not None else np.arange(n)
+    if batch_size == 1 and type(X) is np.ndarray and X.flags.c_contiguous:
+        blocks = (order[start : start + ROWS] for start in range(0, n, ROWS))
+        return chain.from_iterable(_rows(X, y, block) for block in blocks)
     if batch_size == 1:  # one example: a slice takes a view of its row, where an index array copies it
-        for i in order.tolist():
-            yield slice(i, i + 1)
-        return
-    for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
+        return ((X[i : i + 1], y[i : i + 1]) for i in order.tolist())
+    assert batch_size is not None  # (not a full batch)
+    return ((X[b], y[b]) for b in (order[start : start + batch_size] for start in range(0, n, batch_size)))
+
+
+ROWS = 256
+"""Examples gathered at once for per-example SGD on a C-ordered X (``_rows``)."""
+
+
+def _rows(X: np.ndarray, y: np.ndarray, block: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The batches of one example each for the rows ``block`` of a C-ordered X, gathered in one copy.
+
+    Each is a view of shape (1, d) and (1,), laid out as the slice ``X[i : i + 1]`` is (the same
+    strides, so the same arithmetic to the bit), and taken by NumPy's iteration rather than by a
+    Python slice per step.
+    """
+    m = len(block)
+    return zip(X[block].reshape(m, 1, X.shape[1]), y[block].reshape(m, 1))
 
 
 def _descend(
@@ -210,27 +239,34 @@ def _descend(
     params = model.parameters()
     finite = [p.data for p in params]  # rebinding never changes these arrays: no copy needed
     objective, zero_grad, step = model._objective, steps.zero_grad, steps.step  # looked up once, not per step
+    data_of = operator.attrgetter("data")  # in C: a list comprehension would cost a frame per step
+    isfinite = math.isfinite  # of the 0-d loss array, as a Python float: math's test, not a NumPy call
+    scope = model._training_scope  # entered once per epoch: then a step enters no scope itself
+    count = 1 if _full_batch(len(X), batch_size, rng) else -(-len(X) // batch_size)
     for epoch in range(1, epochs + 1):
-        with np.errstate(all="ignore"):  # overflow shows up as a non-finite loss, reported below
-            for batch in _batches(len(X), batch_size, rng):
+        # Overflow shows up as a non-finite loss, reported below.
+        with np.errstate(all="ignore"), nullcontext() if scope is None else name_scope(scope):
+            for k, (xb, yb) in enumerate(_batches(X, y, batch_size, rng), start=1):
                 zero_grad()
-                _, loss = objective(X[batch], y[batch])
-                if not math.isfinite(loss.item()):  # a Python float: math's test, not a NumPy call
-                    _diverged(params, finite, epoch, steps.lr)
-                finite = [p.data for p in params]
+                _, loss = objective(xb, yb)
+                if not isfinite(loss.data):
+                    where = f"({float(loss.data)}) in step {k} of {count}, at epoch {epoch}"
+                    _diverged(params, finite, where, steps.lr)
+                finite = list(map(data_of, params))
                 loss.backward()
                 step()
         _record(model, X, y, val, history)
         if not np.isfinite(history.loss[-1]):
-            _diverged(params, finite, epoch, steps.lr)
+            _diverged(params, finite, f"({history.loss[-1]}) on the training set at epoch {epoch}", steps.lr)
         _show(bar, history)
 
 
-def _diverged(params: list[Tensor], finite: list[np.ndarray], epoch: int, lr: float) -> None:
+def _diverged(params: list[Tensor], finite: list[np.ndarray], where: str, lr: float) -> None:
+    """Put back the parameters of the last finite loss and raise DivergedError saying ``where`` it was not."""
     for p, data in zip(params, finite):
         p.data = data
     raise DivergedError(
-        f"the loss became non-finite (NaN or inf) at epoch {epoch} with lr={lr:g}: try a smaller lr; "
+        f"the loss became non-finite {where} with lr={lr:g}: try a smaller lr; "
         "the model keeps its last parameters with a finite loss"
     )
 
@@ -348,14 +384,14 @@ def _train_lazy(
     start = now.loss
     for epoch in range(1, epochs + 1):
         if not np.isfinite(now.loss):  # the parameters are still those of the last finite loss
-            _diverged(params, [p.data for p in params], epoch, lr)
+            _diverged(params, [p.data for p in params], f"({now.loss}) at epoch {epoch}", lr)
         finite = [p.data for p in params]
         _set_gradients(params, now.gradients)
         steps.step()
         now = _evaluate_lazy(model, X, y, val, gradients=epoch < epochs)
         _record_lazy(history, now)
         if not np.isfinite(now.loss):
-            _diverged(params, finite, epoch, lr)
+            _diverged(params, finite, f"({now.loss}) at epoch {epoch}", lr)
         _show(bar, history)
     return start
 
