@@ -1,10 +1,10 @@
 """Benchmark matmul_forms: each way of writing Linear's two matrix products, on the batch shapes.
 
 The forward z = X @ W and the weight gradient dL/dW = Xᵀ G are the same sums whichever way the
-product is written, but a BLAS runs the forms at different speeds: (Wᵀ Xᵀ)ᵀ for the forward and
-(Gᵀ X)ᵀ for the gradient (``w @ Xᵀ`` and ``g @ X`` for a vector of weights). The NumPy row is the
-form written by hand (X @ W, Xᵀ G); the tinygraph row is what ``Linear`` computes. The shapes
-are those of logreg_step and softmax_step, X C-ordered as there.
+product is written, but a BLAS runs the forms at different speeds: (Wᵀ Xᵀ)ᵀ and X @ W a block of
+rows at a time for the forward, (Gᵀ X)ᵀ for the gradient (``w @ Xᵀ`` and ``g @ X`` for a vector
+of weights). The NumPy row is the form written by hand (X @ W, Xᵀ G); the tinygraph row is what
+``Linear`` computes. The shapes are those of logreg_step and softmax_step, X C-ordered as there.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ def data(n: int, d: int, k: int | None, seed: int = 0) -> tuple[np.ndarray, np.n
 
 def forward_forms(linear: Any, X: np.ndarray, W: np.ndarray) -> dict[str, Step]:
     """z = X @ W by hand, transposed, and as Linear's forward computes it."""
-    other = "w @ Xᵀ" if W.ndim == 1 else "(Wᵀ Xᵀ)ᵀ"
+    if W.ndim == 1:
+        return {"numpy": lambda: X @ W, "w @ Xᵀ": lambda: W @ X.T, "tinygraph": lambda: linear.Linear().forward(X, W)}
     return {
         "numpy": lambda: X @ W,
-        other: (lambda: W @ X.T) if W.ndim == 1 else (lambda: (W.T @ X.T).T),
+        "(Wᵀ Xᵀ)ᵀ": lambda: (W.T @ X.T).T,
+        "X @ W in row blocks": lambda: linear.net_input_in_blocks(X, W),
         "tinygraph": lambda: linear.Linear().forward(X, W),
     }
 

@@ -196,7 +196,7 @@ def test_matmul_forms_time_the_same_product_each_way():
         X, W, G = matmul_forms.data(min(n, 300), d, k)
         for forms, expected in ((matmul_forms.forward_forms(tg.nodes.linear, X, W), X @ W),
                                 (matmul_forms.gradient_forms(tg.nodes.linear, X, G), X.T @ G)):
-            assert len(forms) == 3
+            assert {"numpy", "tinygraph"} < set(forms)  # and at least one other form
             for form in forms.values():
                 np.testing.assert_allclose(form(), expected, rtol=1e-10, atol=1e-10)
 
