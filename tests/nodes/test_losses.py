@@ -331,3 +331,36 @@ def test_the_one_pass_range_check_agrees_with_a_min_and_a_max(dtype, data):
 def test_negative_zero_is_a_target_in_zero_one():
     y = np.array([-0.0, 1.0])
     assert tg.bce_with_logits(np.zeros(2), y).item() == pytest.approx(np.log(2.0))
+
+
+# ------------------------------------------------------------------ softmax from the forward's e^(z − max z)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(n=st.integers(1, 8), k=st.integers(1, 6), data=st.data())
+def test_softmax_cross_entropy_gradient_from_the_forwards_exponentials_is_exact(reduction, n, k, data):
+    z = data.draw(tst.arrays((n, k), elements=st.one_of(st.floats(-50, 50), st.sampled_from([-1e4, -745.0, 0.0, 745.0, 1e4]))))
+    labels = data.draw(tst.class_labels(n, k))
+    logits = tg.tensor(z, requires_grad=True)
+    loss = tg.softmax_cross_entropy(logits, labels, reduction)
+    loss.sum().backward()
+    wide = z.astype(np.longdouble)  # x86's extended precision as the reference
+    top = wide.max(axis=1, keepdims=True)
+    e = np.exp(wide - top)
+    a, one_hot = e / e.sum(axis=1, keepdims=True), np.eye(k)[labels]
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    rest = np.sort(e, axis=1)[:, :-1].sum(axis=1)  # all but the maximum's e^0 = 1, not lost in 1 + rest
+    expected_loss = (top[:, 0] - wide[np.arange(n), labels]) + np.log1p(rest)
+    reduced = {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](expected_loss)
+    np.testing.assert_allclose(loss.data, reduced.astype(np.float64), rtol=16 * np.finfo(float).eps, atol=1e-300)
+    error = np.abs(logits.grad - (a - one_hot) * scale)
+    # a_k to a few roundings of z_k − max z (as e^(log a) before), a_y − 1 to the rounding of 1
+    assert np.all(error <= 8 * np.finfo(float).eps * (a * (1 + np.abs(wide - top)) + one_hot) * scale + 1e-320)
+
+
+def test_softmax_cross_entropy_keeps_float32_logits_in_float32():
+    logits = tg.tensor(np.array([[1.0, 2.0, -1.0], [0.5, 0.5, 3.0]], dtype=np.float32), requires_grad=True)
+    loss = tg.softmax_cross_entropy(logits, np.array([1, 2]))
+    loss.backward()
+    z = logits.data.astype(np.float64)
+    a = np.exp(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
+    assert logits.grad.dtype == np.float32 and loss.data.dtype == np.float32
+    np.testing.assert_allclose(logits.grad, (a - np.eye(3)[[1, 2]]) / 2, rtol=1e-6, atol=1e-7)

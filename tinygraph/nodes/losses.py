@@ -273,12 +273,24 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, logits: ndarray, y: ndarray) -> ndarray:
         if logits.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, K), got {logits.shape}")
-        self.log_a = _array.log_softmax(logits, axis=1)
         self.labels = None  # class indices, kept as such: no one-hot matrix to build and multiply
         self.y = self._targets(y, logits)
-        if self.y is None:  # class indices on NumPy: a gather of log a at the labels
+        self.softmax_parts = None
+        if self.y is None and logits.size and _array.is_float(logits):  # class indices on NumPy
+            self.softmax_parts = _softmax_parts(logits)
+            shifted, _, _, total = self.softmax_parts
+            # −log a at the labels: log(1 + Σ_rest) minus the logit, both shifted by the row maximum
+            return self._reduce(np.log1p(total[:, 0]) - shifted[np.arange(len(self.labels)), self.labels])
+        self.log_a = _array.log_softmax(logits, axis=1)
+        if self.y is None:  # a gather of log a at the labels
             return self._reduce(-self.log_a[np.arange(len(self.labels)), self.labels])
         return self._reduce(-namespace(logits).sum(self.y * self.log_a, axis=1))
+
+    @functools.cached_property
+    def log_a(self) -> ndarray:
+        """log a = (z − max z) − log(1 + Σ_rest e^(z − max z)), row by row (computed when asked)."""
+        shifted, _, _, total = self.softmax_parts
+        return shifted - np.log1p(total)
 
     def _targets(self, y: ndarray, logits: ndarray) -> ndarray | None:
         """The targets as rows of probabilities after checking them, or None for class indices (``labels``)."""
@@ -310,7 +322,13 @@ class SoftmaxCrossEntropy(Loss):
         soft_targets = self.needs_grad[1] and self.inputs[1].ndim == 2
         gy = -s * self.log_a if soft_targets else None
         gz = None
-        if self.needs_grad[0] and self.y is None:  # a, then a − y: 1 off one entry per row
+        if self.needs_grad[0] and self.softmax_parts is not None:  # (a − y) s with a from forward's e^shift
+            _, rest, top, total = self.softmax_parts
+            per_row = (s / (1 + total)).astype(rest.dtype, copy=False)  # s over the softmax's denominator
+            gz = rest * per_row  # a_k s = e^(z_k − max z) s / Σ_j e^(z_j − max z): no exponential here
+            np.put_along_axis(gz, top, per_row, axis=1)  # the maximum's e^0 = 1, left out of rest
+            gz[np.arange(len(self.labels)), self.labels] -= s if np.ndim(s) == 0 else s[:, 0]
+        elif self.needs_grad[0] and self.y is None:  # a, then a − y: 1 off one entry per row
             gz = np.exp(self.log_a)
             gz[np.arange(len(self.labels)), self.labels] -= 1
             gz *= s
@@ -377,6 +395,20 @@ def _all_in_unit_interval(values: np.ndarray) -> bool:
     if bits is not None and values.view(bits[0]).max() <= bits[1]:
         return True
     return bool(values.min() >= 0 and values.max() <= 1)  # NaN fails both
+
+
+def _softmax_parts(z: ndarray) -> tuple[ndarray, ndarray, ndarray, ndarray]:
+    """What log softmax(z) along rows is made of: z − max z, e^(z − max z) with the maximum's 1
+    left out (``rest``), the maximum's column and Σ_rest, both of shape (N, 1).
+
+    As ``_array.log_softmax`` computes them: nothing overflows, and a tiny remainder is not lost
+    in 1 + Σ_rest. The backward reads the softmax from these, with no exponential of its own.
+    """
+    top = np.expand_dims(np.argmax(z, axis=1), 1)
+    shifted = z - np.take_along_axis(z, top, 1)
+    rest = np.exp(shifted)
+    np.put_along_axis(rest, top, 0, 1)
+    return shifted, rest, top, rest.sum(axis=1, keepdims=True)
 
 
 def _check_unit_interval(what: str, values: ndarray) -> None:
