@@ -39,8 +39,8 @@ class Sigmoid(Node):
         if self.t is None:
             self.a = _array.sigmoid(z)
         else:  # 1 / (1 + t), divided in place in the node's own array: one temporary less
-            self.a = 1.0 + self.t
-            self.a = np.divide(1.0, self.a, out=self.a) if type(self.a) is ndarray else 1.0 / self.a
+            a = 1.0 + self.t
+            self.a = np.divide(1.0, a, out=a) if type(a) is ndarray else 1.0 / a
         return self.a
 
     def one_minus_a(self) -> ndarray:

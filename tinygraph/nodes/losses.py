@@ -276,7 +276,7 @@ class SoftmaxCrossEntropy(Loss):
         self.labels = None  # class indices, kept as such: no one-hot matrix to build and multiply
         self.y = self._targets(y, logits)
         self.softmax_parts = None
-        if self.y is None and logits.size and _array.is_float(logits):  # class indices on NumPy
+        if self.y is None and type(logits) is ndarray and logits.size and _array.is_float(logits):
             self.softmax_parts = _softmax_parts(logits)
             shifted, _, _, total = self.softmax_parts
             # −log a at the labels: log(1 + Σ_rest) minus the logit, both shifted by the row maximum
