@@ -6,7 +6,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygraph as tg
-from tinygraph.nodes import linear
 from tinygraph.testing import gradcheck
 from tinygraph.testing import strategies as tst
 
@@ -91,36 +90,6 @@ def test_matmul_gradient_of_the_right_factor_equals_numpys(n, d, k, x_order, dat
     y = tg.tensor(np.ones((d, k)), requires_grad=True)
     tg.matmul(x, y).backward(grad)
     np.testing.assert_allclose(y.grad, x.T @ grad, rtol=1e-12, atol=1e-9)
-
-
-@given(
-    n=st.integers(0, 40), d=st.integers(0, 6), k=st.integers(0, 12), rows=st.integers(1, 7),
-    x_order=st.sampled_from("CF"), bias=st.booleans(), data=st.data(),
-)
-def test_the_net_input_in_row_blocks_equals_numpys_product(n, d, k, rows, x_order, bias, data):
-    x = _ordered(data.draw(tst.arrays((n, d))), x_order)
-    w = data.draw(tst.arrays((d, k)))
-    b = data.draw(tst.arrays((k,))) if bias else None
-    z = linear.net_input_in_blocks(x, w, b, rows)
-    expected = x @ w if b is None else x @ w + b
-    assert z.shape == expected.shape and z.dtype == expected.dtype and z.flags.c_contiguous
-    np.testing.assert_allclose(z, expected, rtol=1e-12, atol=1e-12)
-
-
-def test_linear_takes_row_blocks_for_many_features_and_few_outputs_with_its_gradients():
-    # the smallest case the rule takes: d > 256, k ≤ 32, x of 4 blocks (8 MB)
-    rng = np.random.default_rng(0)
-    x = rng.random((4 * linear.BLOCK_BYTES // (257 * 8) + 3, 257))
-    w, b = tg.tensor(rng.standard_normal((257, 3)), requires_grad=True), tg.tensor(rng.standard_normal(3), requires_grad=True)
-    assert linear._in_row_blocks(x, w.data, b.data)
-    assert not linear._in_row_blocks(x[:, :256], w.data[:256], b.data)  # few features: x @ w
-    assert not linear._in_row_blocks(np.asfortranarray(x), w.data, b.data)
-    z = tg.linear(x, w, b)
-    np.testing.assert_allclose(z.data, x @ w.data + b.data, rtol=1e-13)
-    grad = rng.standard_normal(z.shape)
-    z.backward(grad)
-    np.testing.assert_allclose(w.grad, x.T @ grad, rtol=1e-12)
-    np.testing.assert_allclose(b.grad, grad.sum(axis=0), rtol=1e-12)
 
 
 def test_the_weight_gradient_is_an_array_of_its_own():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from tinygraph import _array
 from tinygraph._array import ndarray
 from tinygraph._types import Grads
@@ -39,8 +37,6 @@ class Linear(Node):
     def forward(self, x: ndarray, w: ndarray, b: ndarray | None = None) -> ndarray:
         _check_shapes(x, w, b)
         self.x, self.w = x, w
-        if _in_row_blocks(x, w, b):
-            return net_input_in_blocks(x, w, b)
         return x @ w if b is None else x @ w + b  # in one expression, NumPy adds b in place
 
     def backward(self, grad: ndarray) -> Grads:
@@ -79,44 +75,6 @@ def weight_gradient(x: ndarray, grad: ndarray) -> ndarray:
     if grad.ndim == 2 and type(x) is ndarray and x.flags.c_contiguous:  # NumPy's memory order
         return (grad.T @ x).T
     return x.T @ grad
-
-
-BLOCK_BYTES = 2 << 20
-"""The bytes of x that one block of rows of ``net_input_in_blocks`` reads: 2 MB, a few times the L2 cache."""
-
-
-def _in_row_blocks(x: ndarray, w: ndarray, b: ndarray | None) -> bool:
-    """Whether ``net_input_in_blocks`` is the faster form: many features, few outputs, NumPy arrays.
-
-    Measured with OpenBLAS 0.3 (one thread, in alternating rounds): for d = 300 to 2,000 features
-    and k = 3 to 32 outputs it takes 0.85–0.92× the time of x @ w once x spans 4 blocks or more;
-    at d ≤ 100 or k = 100 it gained nothing or lost (up to 1.13× at d = 20), so those keep x @ w.
-    """
-    return (
-        type(x) is ndarray and type(w) is ndarray and x.ndim == 2 and w.ndim == 2
-        and x.shape[1] > 256 and w.shape[1] <= 32 and x.nbytes >= 4 * BLOCK_BYTES
-        and x.dtype == w.dtype and x.dtype.kind == "f" and x.flags.c_contiguous
-        and (b is None or (type(b) is ndarray and b.dtype == x.dtype))
-    )
-
-
-def net_input_in_blocks(x: ndarray, w: ndarray, b: ndarray | None = None, rows: int | None = None) -> ndarray:
-    """x @ w + b for x of shape (N, d) and w of shape (d, k), computed ``rows`` rows at a time.
-
-    OpenBLAS packs a wide panel of x for the whole product; when w has few columns, that panel
-    is used by few of them before it leaves the cache. Blocks of ``BLOCK_BYTES`` (the default
-    ``rows``) keep each one in cache for all of w, and b is added to a block while it is there.
-    The same sums as x @ w + b, equal to rounding.
-    """
-    n = x.shape[0]
-    rows = rows or max(1, BLOCK_BYTES // max(1, x.shape[1] * x.itemsize))
-    z = np.empty((n, w.shape[1]), dtype=np.result_type(x, w))
-    for start in range(0, n, rows):
-        block = z[start : start + rows]
-        np.matmul(x[start : start + rows], w, out=block)
-        if b is not None:
-            np.add(block, b, out=block)
-    return z
 
 
 def _check_shapes(x: ndarray, w: ndarray, b: ndarray | None) -> None:
