@@ -84,7 +84,7 @@ def bce(p: Any, y: Any, reduction: str = "mean") -> Tensor:
     """
     p = as_tensor(p)
     if isinstance(p.node, nodes.Sigmoid):  # the lecture's graph: the loss also takes the net input z
-        return nodes.SigmoidBCE(reduction)(p, y, p.node.inputs[0])
+        return nodes.SigmoidBCE(reduction, p.node)(p, y, p.node.inputs[0])
     return nodes.BCE(reduction)(p, y)
 
 

@@ -59,6 +59,17 @@ def test_sigmoid_derivative_stays_exact_where_one_minus_a_rounds_to_zero():
     assert z.grad[0] > 0  # naive a(1 − a) would give exactly 0 here
 
 
+@given(z=tst.arrays(st.integers(1, 40), min_value=-1e4, max_value=1e4))
+def test_sigmoid_derivative_from_its_saved_exponential_is_exact_over_net_inputs_to_1e4(z):
+    z = np.concatenate([z, EXTREMES, [-709.5, -37.0, 37.0, 709.5]])  # both sides of e^(−z)'s overflow
+    for part in (z[np.abs(z) < 700], z):  # e^(−z) finite and kept; or overflowing somewhere: σ(−z)
+        leaf = tg.tensor(part, requires_grad=True)
+        tg.sigmoid(leaf).sum().backward()
+        e = np.exp(-np.abs(part.astype(np.longdouble)))  # extended precision: x86's 64-bit mantissa
+        expected = (e / (1 + e) ** 2).astype(np.float64)
+        np.testing.assert_allclose(leaf.grad, expected, rtol=8 * np.finfo(float).eps, atol=1e-320)
+
+
 def test_softmax_and_log_softmax_are_finite_and_exact_at_the_extremes():
     z = np.stack([EXTREMES, EXTREMES[::-1], np.full_like(EXTREMES, 1e4)])
     a = tg.softmax(z).data

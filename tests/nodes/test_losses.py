@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygraph as tg
-from tinygraph.nodes import BCE, SigmoidBCE
+from tinygraph.nodes import BCE, SigmoidBCE, losses
 from tinygraph.testing import gradcheck
 from tinygraph.testing import strategies as tst
 
@@ -249,3 +249,118 @@ def test_class_index_errors_name_the_value():
         tg.softmax_cross_entropy(logits, np.array([[1.0, 0, 0, 0], [0.5, 0, 0, 0], [0, 0, 0, 1.0]]))
     with pytest.raises(ValueError, match=r"logits must have shape \(N, K\)"):
         tg.softmax_cross_entropy(np.zeros(4), np.array([1]))
+
+
+# ------------------------------------------------------------------ the sigmoid's e^(−z), shared
+def _logistic_loss_reference(z, y):
+    """log(1 + e^z) − y z in extended precision (x86's 80-bit long double, 64-bit mantissa)."""
+    z, y = z.astype(np.longdouble), y.astype(np.longdouble)
+    return np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
+
+
+def _lecture_graph(z, y, reduction):
+    """tg.bce(tg.sigmoid(z)) with z a node's output (read-only), as Linear gives it; and z's tensor."""
+    leaf = tg.tensor(z, requires_grad=True)
+    net_input = leaf * 1.0
+    return tg.bce(tg.sigmoid(net_input), y, reduction), leaf
+
+
+@given(z=tst.arrays(st.integers(1, 40), min_value=-1e4, max_value=1e4), data=st.data())
+def test_the_loss_from_the_sigmoids_exponential_is_exact_for_hard_labels_over_net_inputs_to_1e4(z, data):
+    z = np.concatenate([z, EXTREMES, [-709.5, -37.0, 37.0, 709.5]])  # where e^(−z) or 1/e^(−z) overflows
+    y = data.draw(tst.arrays((len(z),), elements=st.sampled_from([0.0, 1.0])))
+    loss, _ = _lecture_graph(z, y, "none")
+    assert loss.node.sigmoid is loss.node.inputs[0].node  # tg.bce gave it the sigmoid
+    expected = _logistic_loss_reference(z, y)
+    # max(z, 0) − y z is exactly 0 or |z|: every digit of a tiny loss (y = 1, z = 40: 4.2e−18) is kept
+    np.testing.assert_allclose(loss.data, expected.astype(np.float64), rtol=4 * np.finfo(float).eps, atol=0)
+    for reduction, scale in (("mean", len(z)), ("sum", 1)):
+        total, _ = _lecture_graph(z, y, reduction)
+        np.testing.assert_allclose(total.item(), float(expected.sum() / scale), rtol=1e-14)
+
+
+@given(z=tst.arrays(st.integers(1, 40), min_value=-1e4, max_value=1e4), data=st.data())
+def test_the_loss_from_the_sigmoids_exponential_for_soft_labels_is_bce_with_logits_to_rounding(z, data):
+    y = data.draw(tst.probabilities(z.shape))
+    expected = _logistic_loss_reference(z, y)
+    scale = (np.maximum(z, 0) + np.abs(y * z) + np.log1p(np.exp(-np.abs(z)))).astype(np.longdouble)
+    for reduction in REDUCTIONS:
+        loss, leaf = _lecture_graph(z, y, reduction)
+        reduced = {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction]
+        # the error bound of the terms' sum, as for BCEWithLogits: a few roundings of each term
+        bound = reduced(8 * np.finfo(float).eps * scale) + 1e-300
+        assert np.all(np.abs(loss.data - reduced(expected)) <= bound)
+        loss.sum().backward()
+        np.testing.assert_allclose(leaf.grad, (tg.sigmoid(z).data - y) / (len(z) if reduction == "mean" else 1))
+
+
+def test_a_net_input_changed_in_place_after_the_sigmoid_gives_the_loss_of_its_new_values():
+    z = tg.tensor(np.array([3.0, -2.0, 40.0]))  # a user's writable array
+    y = np.array([1.0, 0.0, 1.0])
+    a = tg.sigmoid(z)
+    z.data[:] = [-5.0, 4.0, -40.0]  # the loss is computed from z, so it reads the values it is given
+    np.testing.assert_allclose(tg.bce(a, y, "none").data, np.logaddexp(0, z.data) - y * z.data, rtol=1e-15)
+
+
+def test_an_empty_batch_has_the_mean_of_no_losses():
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning, match="Mean of empty slice"):  # NumPy's mean
+        loss, _ = _lecture_graph(np.zeros(0), np.zeros(0), "mean")
+    assert np.isnan(loss.item())
+    assert _lecture_graph(np.zeros(0), np.zeros(0), "sum")[0].item() == 0.0
+
+
+# ------------------------------------------------------------------ the targets' check in one pass
+FLOATS = st.sampled_from([np.float16, np.float32, np.float64, np.dtype(">f8")])
+
+
+@given(dtype=FLOATS, data=st.data())
+def test_the_one_pass_range_check_agrees_with_a_min_and_a_max(dtype, data):
+    special = st.sampled_from([0.0, -0.0, 1.0, np.nextafter(1.0, 2.0), -1e-300, 5e-324, 1e4, np.inf, -np.inf, np.nan])
+    drawn = data.draw(tst.arrays(tst.shapes(min_dims=1), elements=st.one_of(special, st.floats(-2, 2))))
+    with np.errstate(over="ignore"):  # float16 rounds 1e4 to inf, which the check must refuse too
+        values = drawn.astype(dtype)
+    step = data.draw(st.sampled_from([1, 2, -1]))  # contiguous, strided and reversed views
+    values = values[..., ::step]
+    expected = values.size == 0 or bool(np.all((values >= 0) & (values <= 1)))
+    assert (values.size == 0 or losses._all_in_unit_interval(values)) == expected
+    if not expected:
+        with pytest.raises(ValueError, match=r"BCEWithLogits: targets y must lie in \[0, 1\]; found"):
+            tg.bce_with_logits(np.zeros(values.shape), values)
+
+
+def test_negative_zero_is_a_target_in_zero_one():
+    y = np.array([-0.0, 1.0])
+    assert tg.bce_with_logits(np.zeros(2), y).item() == pytest.approx(np.log(2.0))
+
+
+# ------------------------------------------------------------------ softmax from the forward's e^(z − max z)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(n=st.integers(1, 8), k=st.integers(1, 6), data=st.data())
+def test_softmax_cross_entropy_gradient_from_the_forwards_exponentials_is_exact(reduction, n, k, data):
+    z = data.draw(tst.arrays((n, k), elements=st.one_of(st.floats(-50, 50), st.sampled_from([-1e4, -745.0, 0.0, 745.0, 1e4]))))
+    labels = data.draw(tst.class_labels(n, k))
+    logits = tg.tensor(z, requires_grad=True)
+    loss = tg.softmax_cross_entropy(logits, labels, reduction)
+    loss.sum().backward()
+    wide = z.astype(np.longdouble)  # x86's extended precision as the reference
+    top = wide.max(axis=1, keepdims=True)
+    e = np.exp(wide - top)
+    a, one_hot = e / e.sum(axis=1, keepdims=True), np.eye(k)[labels]
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    rest = np.sort(e, axis=1)[:, :-1].sum(axis=1)  # all but the maximum's e^0 = 1, not lost in 1 + rest
+    expected_loss = (top[:, 0] - wide[np.arange(n), labels]) + np.log1p(rest)
+    reduced = {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](expected_loss)
+    np.testing.assert_allclose(loss.data, reduced.astype(np.float64), rtol=16 * np.finfo(float).eps, atol=1e-300)
+    error = np.abs(logits.grad - (a - one_hot) * scale)
+    # a_k to a few roundings of z_k − max z (as e^(log a) before), a_y − 1 to the rounding of 1
+    assert np.all(error <= 8 * np.finfo(float).eps * (a * (1 + np.abs(wide - top)) + one_hot) * scale + 1e-320)
+
+
+def test_softmax_cross_entropy_keeps_float32_logits_in_float32():
+    logits = tg.tensor(np.array([[1.0, 2.0, -1.0], [0.5, 0.5, 3.0]], dtype=np.float32), requires_grad=True)
+    loss = tg.softmax_cross_entropy(logits, np.array([1, 2]))
+    loss.backward()
+    z = logits.data.astype(np.float64)
+    a = np.exp(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))
+    assert logits.grad.dtype == np.float32 and loss.data.dtype == np.float32
+    np.testing.assert_allclose(logits.grad, (a - np.eye(3)[[1, 2]]) / 2, rtol=1e-6, atol=1e-7)

@@ -22,8 +22,11 @@ class Sigmoid(Node):
     Notes
     -----
     The "nice derivative": da/dz = σ(z)(1 − σ(z)) = a(1 − a), at most 0.25 (at z = 0).
-    Backward: dL/dz = dL/da · a(1 − a). The node keeps z and a; backward computes 1 − a as σ(−z),
-    which stays exact where 1 − a would round to 0 (z > 37).
+    Backward: dL/dz = dL/da · a(1 − a). On NumPy the node keeps t = e^(−z) from the textbook
+    formula, and 1 − a = t / (1 + t) = t · a, exact where 1 − a would round to 0 (z > 37) and
+    with no exponential of its own. Where e^(−z) overflows (z < −709 in float64), and on other
+    array libraries, a is computed from e^(−|z|) instead (``_array.sigmoid``), t is None, and
+    1 − a is σ(−z). ``SigmoidBCE`` reads t too: its loss needs e^(−|z|), which is t or 1/t.
     """
 
     formula = "a = σ(z)"
@@ -32,16 +35,38 @@ class Sigmoid(Node):
 
     def forward(self, z: ndarray) -> ndarray:
         self.z = z
-        self.a = _array.sigmoid(z)
+        self.t = _exp_minus(z)
+        if self.t is None:
+            self.a = _array.sigmoid(z)
+        else:  # 1 / (1 + t), divided in place in the node's own array: one temporary less
+            a = 1.0 + self.t
+            self.a = np.divide(1.0, a, out=a) if type(a) is ndarray else 1.0 / a
         return self.a
 
+    def one_minus_a(self) -> ndarray:
+        """1 − a = σ(−z): t · a from the saved t = e^(−z), else σ(−z) computed from z."""
+        if self.t is None:
+            return _array.sigmoid(self.z, complement=True)
+        return self.t * self.a
+
     def backward(self, grad: ndarray) -> Grads:
-        one_minus_a = _array.sigmoid(self.z, complement=True)
-        return (grad * self.a * one_minus_a,)
+        return (grad * self.a * self.one_minus_a(),)
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """ȧ = a(1 − a) ż."""
-        return self.a * _array.sigmoid(self.z, complement=True) * dz
+        return self.a * self.one_minus_a() * dz
+
+
+def _exp_minus(z: ndarray) -> ndarray | None:
+    """e^(−z) for a NumPy float array where no element overflows, else None (σ needs another form)."""
+    if type(z) is not ndarray or not _array.is_float(z):
+        return None
+    with np.errstate(over="raise"):
+        try:
+            t = -z  # a shape () array gives a NumPy scalar, which has no place to write into
+            return np.exp(t, out=t) if type(t) is ndarray else np.exp(t)
+        except FloatingPointError:
+            return None
 
 
 class Logit(Node):
