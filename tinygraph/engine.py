@@ -86,7 +86,8 @@ def _consumer_counts(root: Tensor) -> dict[Tensor, int]:
                 seen = consumers.get(parent)
                 if seen is None:  # first reached: its own inputs are counted once, from here
                     consumers[parent] = 1
-                    stack.append(parent)
+                    if parent.node is not None:  # a leaf has no inputs to count
+                        stack.append(parent)
                 else:
                     consumers[parent] = seen + 1
     return consumers
@@ -129,16 +130,13 @@ def backward(
                 if extra is not None:
                     total = extra if g is None else g + extra
             if total is not None:
-                if tensor.grad is not None:
-                    _accumulate(tensor, total, from_root)
-                else:
-                    if isinstance(total, _array.NUMPY_TYPES) and (id(total) in kept or _array.is_view(total)):
+                if tensor.grad is None and type(total) is ndarray:  # the common case of _store, spelled out
+                    if id(total) in kept or _array.is_view(total):
                         total = total.copy()  # a view or a shared array: .grad gets an array of its own
-                    if type(total) is ndarray:  # _accumulate's first case, spelled out for the common one
-                        tensor.grad = total
-                        tensor._grad_source = (weakref.ref(total), from_root, 1)
-                    else:  # a NumPy scalar takes no weak reference; other libraries' arrays are kept as they are
-                        _accumulate(tensor, total, from_root)
+                    tensor.grad = total
+                    tensor._grad_source = (weakref.ref(total), from_root, 1)
+                else:
+                    _store(tensor, total, kept, from_root)
                 kept.add(id(tensor.grad))
         if node is None:
             continue
@@ -192,10 +190,18 @@ def backward(
                 on_step(tensor, g, sent)  # type: ignore[misc]  # sent is a list exactly when on_step is given
         for parent in reversed(inputs):  # the first input is taken first, as a depth-first walk does
             if parent.requires_grad:
-                left = consumers[parent] - 1
-                consumers[parent] = left
-                if not left:  # its last consumer has sent its gradient: it is complete
+                left = consumers[parent]
+                if left == 1:  # its last consumer has sent its gradient: it is complete
                     ready.append(parent)
+                else:
+                    consumers[parent] = left - 1
+
+
+def _store(tensor: Tensor, grad: ndarray, kept: set[int], from_root: weakref.ref[Tensor]) -> None:
+    """Store ``grad`` as ``tensor.grad``, or add it there; ``kept`` holds the ids of arrays others hold."""
+    if tensor.grad is None and isinstance(grad, _array.NUMPY_TYPES) and (id(grad) in kept or _array.is_view(grad)):
+        grad = grad.copy()  # other libraries' arrays are never written in place: kept as they are
+    _accumulate(tensor, grad, from_root)
 
 
 def _accumulate(tensor: Tensor, grad: ndarray, from_root: weakref.ref[Tensor]) -> None:
