@@ -636,6 +636,7 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
                 out = _array.as_array(out)
         else:
             out = _checked_forward(node, inputs, mode.detect_anomaly)
+        b = None
     elif arity == 2:
         x, y = inputs
         if type(x) is not Tensor or type(y) is not Tensor or type(inputs) is not tuple:
@@ -668,13 +669,12 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
         if mode.scope is not None:
             node.scope = mode.scope
         out = _checked_forward(node, inputs, mode.detect_anomaly)
+        a = b = None
     if not mode.grad_enabled:
         wanted = False
     elif type(out) is ndarray:  # a later backward may read it: freeze it (NumPy's flag)
-        for t in inputs:
-            if out is t.data:  # the input itself (an identity node): a view, not the user's array
-                out = out.view()
-                break
+        if out is a or out is b or (arity > 2 and any(out is t.data for t in inputs)):
+            out = out.view()  # the input itself (an identity node): a view, not the user's array
         out.setflags(False)  # write=False; passed by position, which costs half as much
     result = _new_tensor(Tensor)  # a node's output, its slots set here rather than by a method call
     result.data = out

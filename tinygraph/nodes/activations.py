@@ -109,7 +109,7 @@ class ReLU(Node):
 
     def forward(self, z: ndarray) -> ndarray:
         self.positive = z > 0
-        return namespace(z).maximum(z, 0)
+        return (np if type(z) is ndarray else namespace(z)).maximum(z, 0)
 
     def backward(self, grad: ndarray) -> Grads:
         positive = self.positive  # NumPy's mask multiplies as it is; as_factor casts others'
