@@ -81,7 +81,9 @@ def _consumer_counts(root: Tensor) -> dict[Tensor, int]:
         node = stack.pop().node
         if node is None:
             continue
-        for parent in node.inputs:
+        first = node._input_0  # node.inputs, read here without a call (see Node)
+        second = node._input_1
+        for parent in node._input_tuple if first is None else (first,) if second is None else (first, second):
             if parent.requires_grad:
                 seen = consumers.get(parent)
                 if seen is None:  # first reached: its own inputs are counted once, from here
@@ -140,7 +142,9 @@ def backward(
                 kept.add(id(tensor.grad))
         if node is None:
             continue
-        inputs = node.inputs
+        first = node._input_0  # node.inputs, read here without a call (see Node)
+        second = node._input_1
+        inputs = node._input_tuple if first is None else (first,) if second is None else (first, second)
         if g is not None:
             # The cancellation rule, declared by the node's class as cancels = {shown: receiver}
             # (SigmoidBCE: {0: 2}): the gradient for input `shown` is only shown, because the

@@ -608,20 +608,20 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
     may use it; a node that returns an input array itself gets a read-only view of it instead, so a
     user's leaf stays writable.
     """
-    # The hot path of every forward pass, spelled out for one and two inputs: a tuple of tensors
-    # is kept as it came (the call's own), needs_grad is a constant tuple (shared, never
-    # allocated), forward is called on NumPy arrays directly (_forward, which names the node in
+    # The hot path of every forward pass, spelled out for one and two inputs: the node keeps
+    # them as attributes rather than a tuple (Node.inputs), needs_grad is a constant tuple
+    # (shared, never allocated), forward is called on NumPy arrays directly (_forward, which names the node in
     # errors, is the way of every other case) and the output is built here, not by a method.
-    if node.inputs is not None:
+    if node._input_0 is not None or node._input_tuple is not None:
         _already_called(node)
     mode = current_mode()  # the calling thread's modes, read once
     arity = len(inputs)
     if arity == 1:
         x = inputs[0]
-        if type(x) is not Tensor or type(inputs) is not tuple:
+        if type(x) is not Tensor:
             x = as_tensor(x)
             inputs = (x,)
-        node.inputs = inputs
+        node._input_0 = x  # node.inputs gives it back as (x,): no tuple is kept (see Node)
         node.needs_grad = needs = (True,) if x.requires_grad else (False,)  # constants: nothing allocated
         wanted = needs[0]
         if mode.scope is not None:
@@ -639,14 +639,15 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
         b = None
     elif arity == 2:
         x, y = inputs
-        if type(x) is not Tensor or type(y) is not Tensor or type(inputs) is not tuple:
+        if type(x) is not Tensor or type(y) is not Tensor:
             x, y = as_tensor(x), as_tensor(y)
             inputs = (x, y)
         if x.requires_grad:
             needs = (True, True) if y.requires_grad else (True, False)
         else:
             needs = (False, True) if y.requires_grad else (False, False)
-        node.inputs = inputs
+        node._input_0 = x
+        node._input_1 = y
         node.needs_grad = needs
         wanted = needs[0] or needs[1]
         if mode.scope is not None:
@@ -663,7 +664,7 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
             out = _checked_forward(node, inputs, mode.detect_anomaly)
     else:
         inputs = tuple([as_tensor(t) for t in inputs])
-        node.inputs = inputs
+        node._input_tuple = inputs
         node.needs_grad = needs = tuple([bool(t.requires_grad) for t in inputs])
         wanted = True in needs
         if mode.scope is not None:
