@@ -64,6 +64,29 @@ def test_the_lazy_split_is_seeded_standardized_and_keeps_every_row(tmp_path):
     np.testing.assert_allclose(X_train.std(axis=0), 1, rtol=1e-12)
 
 
+def test_the_lazy_split_is_stratified_and_is_the_numpy_split_of_the_same_rows(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((250, 2))
+    y = rng.choice(["rare", "common", "middle"], size=250, p=[0.08, 0.62, 0.3])
+    (tmp_path / "big").mkdir()
+    lines = [f"{a:.6f},{b:.6f},{label}" for (a, b), label in zip(X, y)]
+    for i, rows in enumerate((lines[:90], lines[90:200], lines[200:])):  # partitions of unequal sizes
+        (tmp_path / "big" / f"part{i}.csv").write_text("alpha,beta,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    lazy = data.load_lazy(tmp_path / "big", "label", test_size=0.3, seed=5)
+    y_train, y_test = lazy.y_train.compute(), lazy.y_test.compute()
+    assert y_train.dtype == y_test.dtype == np.int64  # as declared, not pandas objects
+    per_class = np.bincount(y_train, minlength=3) + np.bincount(y_test, minlength=3)
+    assert np.abs(np.bincount(y_test, minlength=3) - 0.3 * per_class).max() <= 1  # within one example per class
+    # the reference: NumPy's split of the rows in file order, standardized with its training rows
+    classes = np.unique(y, return_inverse=True)[1]
+    train, test, _, _ = data.train_test_split(np.arange(250), classes, test_size=0.3, seed=5)
+    X = np.array([[float(v) for v in line.split(",")[:2]] for line in lines])
+    expected_train, expected_test = data.standardize(X[np.sort(train)], X[np.sort(test)])
+    np.testing.assert_allclose(lazy.X_test.compute(), expected_test, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lazy.X_train.compute(), expected_train, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(y_test, classes[np.sort(test)])
+
+
 def test_an_explicit_minibatch_on_dask_is_refused_with_the_reason(tmp_path, capsys):
     _write_parts(tmp_path / "big")
     argv = ["train", "--data", str(tmp_path / "big"), "--target", "label", "--backend", "dask",

@@ -389,3 +389,30 @@ def test_a_numpy_function_on_a_tensor_is_a_type_error_not_an_array_outside_the_g
     t = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     with pytest.raises(TypeError, match=rf"np\.\w+ on a tensor: use {hint}"):
         call(t)
+
+
+@given(
+    x=tst.arrays(st.tuples(st.integers(0, 3), st.integers(1, 3))),
+    low=st.floats(-2, 0),
+    width=st.floats(0, 2),
+    spelling=st.sampled_from(["positional", "a_min", "min"]),
+)
+def test_np_clip_on_a_tensor_records_clip_with_numpys_values_and_the_indicator_gradient(x, low, width, spelling):
+    t = _param(x)
+    high = low + width
+    bounds = {"positional": ((low, high), {}), "a_min": ((), {"a_min": low, "a_max": high}), "min": ((), {"min": low, "max": high})}
+    args, kwargs = bounds[spelling]
+    out = np.clip(t, *args, **kwargs)
+    assert isinstance(out, tg.Tensor) and isinstance(out.node, Clip)
+    np.testing.assert_array_equal(out.data, np.clip(x, low, high))
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad, ((x >= low) & (x <= high)).astype(float))  # 1 inside, bounds included
+
+
+def test_np_clip_refuses_what_clip_cannot_record_and_says_what_to_use():
+    t = _param([-1.0, 0.5, 2.0])
+    with pytest.raises(TypeError, match=r"takes only the bounds, not out: use t\.clip\(low, high\)"):
+        np.clip(t, 0, 1, out=np.zeros(3))
+    with pytest.raises(TypeError, match=r"tg\.minimum\(tg\.maximum\(x, low\), high\)"):
+        np.clip(np.ones(3), t, 2.0)
+    np.testing.assert_array_equal(np.clip(t, None, 1.0).data, [-1.0, 0.5, 1.0])  # None: no bound, as NumPy

@@ -241,6 +241,22 @@ def add_tangents(shape: tuple[int, ...], *terms: Any) -> Any:
     return total if total.shape == shape else namespace(total).broadcast_to(total, shape)
 
 
+def extremum(x: Any, axes: tuple[int, ...], kind: str) -> Any:
+    """``max`` or ``min`` (``kind``) of ``x`` over ``axes``, keepdims, with NumPy's rule for an empty x on every library.
+
+    Over no elements there is no extremum: a ValueError with NumPy's message. An empty x whose
+    reduced axes are not empty has an empty result, which Dask would not give (its chunks' own
+    reductions fail, or return the wrong shape).
+    """
+    xp_ = namespace(x)
+    if 0 not in x.shape:
+        return getattr(xp_, kind)(x, axis=axes, keepdims=True)
+    if math.prod(x.shape[a] for a in axes) == 0:
+        operation = "maximum" if kind == "max" else "minimum"
+        raise ValueError(f"zero-size array to reduction operation {operation} which has no identity")
+    return xp_.zeros(tuple(1 if a in axes else n for a, n in enumerate(x.shape)), dtype=x.dtype)
+
+
 def all_finite(array: Any) -> bool:
     """True if no element is NaN or infinite. On a Dask array this computes it (``detect_anomaly`` only)."""
     if isinstance(array, (np.ndarray, np.generic)):
@@ -249,11 +265,38 @@ def all_finite(array: Any) -> bool:
     return bool(xp_.all(xp_.isfinite(array)))
 
 
-def first_non_finite(array: Any) -> str:
-    """Where the first NaN or inf of ``array`` is, for an error message: "nan at index (1,) of shape (2,)"."""
+def first_non_finite(array: Any, start: tuple[int, ...] = (), shape: tuple[int, ...] | None = None) -> str:
+    """Where the first NaN or inf of ``array`` is, for an error message: "nan at index (1,) of shape (2,)".
+
+    For a block of a larger array, ``start`` is the block's first index in it and ``shape`` its shape.
+    """
     array = to_numpy(array)
-    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-    return f"{array[index]} at index {index} of shape {array.shape}"
+    local = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    index = tuple(i + offset for i, offset in zip(local, start)) if start else local
+    return f"{array[local]} at index {index} of shape {array.shape if shape is None else tuple(shape)}"
+
+
+def checked_finite(array: Any, message: str) -> Any:
+    """``array``, checked to hold no NaN or inf, else FloatingPointError(``message`` with ``{}`` filled in).
+
+    ``{}`` becomes where the first non-finite element is ("nan at index (1,) of shape (2,)"). A Dask
+    array is not computed (``detect_anomaly`` must not change when work happens): it comes back
+    with the check inside its computation, so ``compute()`` raises the same error, naming the first
+    non-finite element of the first block computed that has one. The caller uses the returned array.
+    """
+    if not is_dask(array):
+        if not all_finite(array):
+            raise FloatingPointError(message.format(first_non_finite(array)))
+        return array
+    return array.map_blocks(functools.partial(_finite_block, message), dtype=array.dtype, meta=array._meta)
+
+
+def _finite_block(message: str, block: Any, block_info: dict[Any, Any] | None = None) -> Any:
+    if all_finite(block):
+        return block
+    info = (block_info or {}).get(0, {})
+    start = tuple(first for first, _ in info.get("array-location", ()))
+    raise FloatingPointError(message.format(first_non_finite(block, start, info.get("shape"))))
 
 
 def check_lazily(array: Any, check: Any, whole_axes: tuple[int, ...] = ()) -> Any:

@@ -5,14 +5,19 @@ disk, then moves it over the target with ``os.replace`` (atomic on POSIX and on 
 POSIX, ``fsync``s the directory so that the move itself survives a power cut. If anything goes
 wrong before the move (an exception, Ctrl-C), the temporary file is removed and the target is
 untouched; a process killed outright (SIGKILL, a crash) leaves the target untouched too, and at
-worst a stray ``.NAME.*.tmp`` file beside it.
+worst a stray ``.NAME.HOST.PID.*.tmp`` file beside it. That name says which process wrote it, so
+the next write of the same file removes it once that process is gone (on POSIX, where a process
+can be asked whether it is alive without touching it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import secrets
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +81,11 @@ def atomic_write(
             os.unlink(temporary)
         raise
     _fsync_directory(path.parent)
+    _remove_stale(path)
+
+
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+"""This machine's name as it appears in temporary files' names: no dots, so the name splits cleanly."""
 
 
 def _create_beside(path: Path) -> tuple[int, Path]:
@@ -84,7 +94,7 @@ def _create_beside(path: Path) -> tuple[int, Path]:
     An OSError (no such directory, no permission) names ``path``, not the temporary file.
     """
     while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temporary = path.with_name(f".{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
             return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                            _NEW_FILE_MODE), temporary
@@ -92,6 +102,32 @@ def _create_beside(path: Path) -> tuple[int, Path]:
             continue
         except OSError as error:
             raise type(error)(error.errno, error.strerror, str(path)) from None
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the temporary files beside ``path`` whose writer, a process of this machine, is gone.
+
+    Such a file was left by a write killed before its move (SIGKILL, a crash). A writer still
+    running keeps its file; so does one of another machine (a shared folder), which cannot be asked.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) would end the process on Windows
+        return
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.{_HOST}.*.tmp"):
+        pid = candidate.name[len(path.name) + len(_HOST) + 3 :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                os.unlink(candidate)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _fsync_directory(folder: Path) -> None:

@@ -222,7 +222,7 @@ def _train_and_write(args: argparse.Namespace, folder: Path) -> list[str]:
     lazy = args.backend == "dask"
     given = args.batch_size if args.batch_size is not None else ("full" if lazy else DEFAULT_BATCH)
     args.batch_size = None if given == "full" else given
-    if lazy:  # read lazily, split and standardized by data.load_lazy in one pass over the files
+    if lazy:  # read lazily, split (stratified) and standardized by data.load_lazy in two passes over the files
         ds = data.load_lazy(args.data, args.target, test_size=args.test_size, seed=args.seed)
         X_train, X_test, y_train, y_test = ds.X_train, ds.X_test, ds.y_train, ds.y_test
     else:

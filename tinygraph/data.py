@@ -228,11 +228,12 @@ def load_lazy(
 ) -> LazySplit:
     """CSV or Parquet files (a file, a folder or a pattern such as ``big/*.csv``) as lazy Dask arrays.
 
-    One pass over the files, before any training, finds what the arrays need to be known: the rows
-    of each partition on each side of the split, the distinct labels (sorted, they become the
-    classes 0, ..., K − 1, as in ``load_csv``) and the training rows' mean and standard deviation.
-    Each row goes to the test side with probability ``test_size``, drawn from a generator seeded by
-    ``seed`` and the partition's number, so a split is the same every time the files are read.
+    Two passes over the files, before any training, find what the arrays need to be known. The
+    first reads the target column alone: its distinct labels (sorted, they become the classes
+    0, ..., K − 1, as in ``load_csv``) and the split, which is ``train_test_split``'s for the rows
+    in file order (seeded and stratified: each class in the same proportion on both sides, as on
+    NumPy). The second takes the training rows' mean and standard deviation. X is never computed
+    here; the labels (one per row) and which side each row is on are kept in memory.
     ``blocksize`` is how much of a CSV file one partition reads.
 
     Raises
@@ -249,21 +250,21 @@ def load_lazy(
         raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
     frame = _read_lazy(_lazy_files(source), blocksize)
     features = _feature_columns(frame, target, str(source))
-    side = frame.map_partitions(_test_side, test_size, seed, meta=(None, bool))
-    train, test = frame[~side], frame[side]
     dask = importlib.import_module("dask")
-    train_rows, test_rows, labels, mean, std = dask.compute(
-        train.map_partitions(len), test.map_partitions(len), frame[target].drop_duplicates(),
-        train[features].mean(), train[features].std(ddof=0),
-    )
-    names, index = _lazy_classes(list(labels), str(source), target)
-    if sum(train_rows) == 0 or sum(test_rows) == 0:
-        raise ValueError(f"{source}: too few rows for a split with test_size={test_size:g}")
+    labels = dask.compute(*frame[target].to_delayed())  # one pandas Series per partition
+    distinct = dict.fromkeys(value for part in labels for value in part.unique())
+    names, index = _lazy_classes(list(distinct), str(source), target)
+    sides = _stratified_sides(labels, index, test_size, seed, str(source))
+    side = frame.map_partitions(_test_side, sides, meta=(None, bool))
+    train, test = frame[~side], frame[side]
+    test_rows = [int(s.sum()) for s in sides]
+    train_rows = [len(s) - n for s, n in zip(sides, test_rows)]
+    mean, std = dask.compute(train[features].mean(), train[features].std(ddof=0))
     scale = np.where(np.asarray(std) > 0, np.asarray(std), 1.0)  # a constant feature is only shifted
 
     def arrays(part: Any, rows: Any) -> tuple[Any, Any]:
         X = part[features].to_dask_array(lengths=list(rows)).astype(np.float64)
-        y = part[target].map(index, meta=(target, "int64")).to_dask_array(lengths=list(rows))
+        y = part[target].map_partitions(_class_indices, index, meta=(target, "int64")).to_dask_array(lengths=list(rows))
         return (X - np.asarray(mean)) / scale, y
 
     (X_train, y_train), (X_test, y_test) = arrays(train, train_rows), arrays(test, test_rows)
@@ -309,11 +310,31 @@ def _feature_columns(frame: Any, target: str, source: str) -> list[str]:
     return features
 
 
-def _test_side(part: Any, test_size: float, seed: int, partition_info: dict | None = None) -> Any:
-    """True for the rows of one partition that go to the test side: seeded by ``seed`` and the partition."""
+def _stratified_sides(
+    labels: list[Any], index: dict[Any, int], test_size: float, seed: int, source: str
+) -> list[np.ndarray]:
+    """For each partition, True for its rows on the test side of ``train_test_split`` (stratified, seeded)."""
+    classes = np.concatenate([_class_indices(part, index).to_numpy() for part in labels])
+    try:
+        _, test_rows, _, _ = train_test_split(np.arange(len(classes)), classes, test_size=test_size, seed=seed)
+    except ValueError as error:  # too few rows, or a class too small to be on both sides
+        raise ValueError(f"{source}: cannot split {len(classes)} rows with test_size={test_size:g}: {error}") from None
+    is_test = np.zeros(len(classes), dtype=bool)
+    is_test[test_rows] = True
+    return np.split(is_test, np.cumsum([len(part) for part in labels])[:-1])
+
+
+def _class_indices(labels: Any, index: dict[Any, int]) -> Any:
+    """The class index of each label, as int64 (mapping Dask's pyarrow strings gives objects)."""
+    return labels.map(index).astype(np.int64)
+
+
+def _test_side(part: Any, sides: list[np.ndarray], partition_info: dict | None = None) -> Any:
+    """True for the rows of one partition that go to the test side, as ``_stratified_sides`` chose them."""
     number = 0 if partition_info is None else partition_info["number"]
-    rng = np.random.default_rng([seed, number])
-    return part.assign(_test_side=rng.random(len(part)) < test_size)["_test_side"]
+    if len(sides[number]) != len(part):  # the partitions are not those the labels were read from
+        raise ValueError(f"partition {number} has {len(part)} rows but had {len(sides[number])}: did the files change?")
+    return part.assign(_test_side=sides[number])["_test_side"]
 
 
 def _lazy_classes(labels: list[Any], source: str, target: str) -> tuple[tuple[str, ...], dict[Any, int]]:

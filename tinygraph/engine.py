@@ -180,10 +180,9 @@ def backward(
                     or parent_grad.dtype is not data.dtype
                 ):  # the slow path: convert, unbroadcast, cast
                     parent_grad = _conform(node, index, parent_grad, data)
-                if detect_anomaly and not _array.all_finite(parent_grad):
-                    raise FloatingPointError(
-                        f"{type(node).__name__}.backward produced {_array.first_non_finite(parent_grad)} in the "
-                        f"gradient for input {index}"
+                if detect_anomaly:  # on Dask, checked when computed
+                    parent_grad = _array.checked_finite(
+                        parent_grad, f"{type(node).__name__}.backward produced {{}} in the gradient for input {index}"
                     )
                 target = shown if cancels and index in cancels else pending
                 earlier = target.get(parent)  # from another consumer of the same tensor: gradients add up

@@ -258,7 +258,8 @@ def detect_anomaly() -> _Switch:
     """Context manager that raises FloatingPointError at the first node producing NaN or inf.
 
     Forward values are checked as each node runs, so the first non-finite output is named in
-    forward order; gradients are checked as backward runs, in backward order. It applies to the
-    calling thread (or asyncio task) only.
+    forward order; gradients are checked as backward runs, in backward order. A Dask array is
+    not computed for the check: it is checked as it is computed, so ``compute()`` raises. It
+    applies to the calling thread (or asyncio task) only.
     """
     return _switched("detect_anomaly", True)

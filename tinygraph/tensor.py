@@ -8,6 +8,7 @@ the parameters. ``record`` is how that happens: it calls a node on tensors and r
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, NoReturn
 
 from tinygraph import _array, engine
@@ -411,9 +412,12 @@ class Tensor:
         """NumPy's functions (``np.sum(t)``, ``np.reshape(t, 4)``): a TypeError that names tinygraph's own.
 
         Run on the values, such a function would return an array outside the graph and drop the
-        gradient silently; functions that only read values (``np.shape``, ``np.allclose``) do run.
+        gradient silently; functions that only read values (``np.shape``, ``np.allclose``) do run,
+        and ``np.clip``, elementwise like a ufunc, records Clip.
         """
         name = func.__name__
+        if name == "clip":  # elementwise, like a ufunc: it records its node as np.exp(t) does
+            return _numpy_clip(func, args, kwargs)
         if name in self._VALUE_FUNCTIONS:
             unwrap = lambda a: a.data if isinstance(a, Tensor) else a  # noqa: E731
             return func(*[unwrap(a) for a in args], **{k: unwrap(v) for k, v in kwargs.items()})
@@ -718,8 +722,8 @@ def _checked_forward(node: Node, tensors: tuple[Tensor, ...], detect_anomaly: bo
         return _forward(node, tensors)
     with _array.xp.errstate(all="ignore"):
         out = _forward(node, tensors)
-    if _array.is_float(out) and not _array.all_finite(out):
-        raise FloatingPointError(f"{type(node).__name__} produced {_array.first_non_finite(out)} in forward")
+    if _array.is_float(out):  # on Dask, checked when computed
+        out = _array.checked_finite(out, f"{type(node).__name__} produced {{}} in forward")
     return out
 
 
@@ -760,3 +764,24 @@ def _plain_index(index: Any) -> Any:
 
 # Calling a node records the call here, where Tensor lives (see Node.__call__).
 Node._record = record
+
+
+def _numpy_clip(func: Any, args: Any, kwargs: Any) -> Tensor:
+    """``np.clip(t, low, high)`` as ``t.clip(low, high)``; NumPy's bounds are a_min, a_max or min, max.
+
+    Anything else NumPy's clip takes (``out=``, a dtype), or a tensor as a bound (Clip's bounds
+    are constants), is a TypeError that says what to use.
+    """
+    given = dict(inspect.signature(func).bind(*args, **kwargs).arguments)
+    given.update(given.pop("kwargs", {}))
+    x = given.pop("a")
+    extra = [k for k, v in given.items() if k not in ("a_min", "a_max", "min", "max") and not (k == "out" and v is None)]
+    if extra:
+        raise TypeError(f"np.clip on a tensor takes only the bounds, not {', '.join(extra)}: use t.clip(low, high)")
+    low, high = given.get("a_min", given.get("min")), given.get("a_max", given.get("max"))
+    if not isinstance(x, Tensor) or isinstance(low, Tensor) or isinstance(high, Tensor):
+        raise TypeError(
+            "np.clip records a node for a tensor between constant bounds; with a tensor as a bound use "
+            "tg.minimum(tg.maximum(x, low), high)"
+        )
+    return x.clip(low, high)

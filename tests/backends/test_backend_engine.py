@@ -154,3 +154,43 @@ def test_namespace_of_numpy_is_numpy_itself_and_plain_numpy_imports_no_compat():
         "assert 'array_api_compat' not in sys.modules, 'imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_detect_anomaly_leaves_a_dask_graph_lazy_and_raises_numpys_error_when_computed():
+    da = pytest.importorskip("dask.array")
+    computed = []
+
+    def counted(block):
+        if block.size:
+            computed.append(block.shape)
+        return block
+
+    negative, zero = np.abs(X) + 0.1, np.abs(X) + 0.1
+    negative[7, 2], zero[4, 1] = -1.0, 0.0  # log: nan at (7, 2); √x: an infinite slope at (4, 1)
+    lazy = [da.from_array(a, chunks=3).map_blocks(counted, dtype=a.dtype) for a in (negative, zero)]
+    messages = []
+    with tg.detect_anomaly():
+        for build, (eager, dask_array) in ((_log_forward, (negative, lazy[0])), (_sqrt_backward, (zero, lazy[1]))):
+            with pytest.raises(FloatingPointError) as error:
+                build(eager)
+            result = build(dask_array)  # the same graph on Dask: built, checked later
+            assert computed == []
+            with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as later:
+                result.compute(scheduler="synchronous")
+            messages.append(str(later.value))
+            computed.clear()
+            assert str(later.value) == str(error.value)
+    assert messages == [
+        "Log produced nan at index (7, 2) of shape (10, 4) in forward",
+        "Pow.backward produced inf at index (4, 1) of shape (10, 4) in the gradient for input 0",
+    ]
+
+
+def _log_forward(x):
+    return tg.log(tg.tensor(x)).data
+
+
+def _sqrt_backward(x):
+    t = tg.tensor(x, requires_grad=True)
+    (t**0.5).sum().backward()
+    return t.grad

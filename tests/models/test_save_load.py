@@ -70,6 +70,36 @@ def test_a_folder_is_called_a_folder_not_a_missing_file(tmp_path):
         Model.load(tmp_path / "out")
 
 
+class ShiftedLogistic(LogisticRegression):
+    """A user's subclass, defined outside tinygraph: its own prediction rule on tinygraph's parameters."""
+
+    def predict(self, X):
+        return (self.predict_proba(X) > 0.7).astype(np.int64)
+
+
+def test_a_users_subclass_loads_as_itself(tmp_path):
+    model = ShiftedLogistic(4, l2=0.1, seed=1)
+    model.params["w"].data = RNG.standard_normal(4)
+    path = model.save(tmp_path / "shifted.npz")
+    for loaded in (ShiftedLogistic.load(path), Model.load(path), load(path)):
+        assert type(loaded) is ShiftedLogistic and repr(loaded) == repr(model)
+        np.testing.assert_array_equal(loaded.params["w"].data, model.params["w"].data)
+        np.testing.assert_array_equal(loaded.predict(X), (model.predict_proba(X) > 0.7).astype(np.int64))
+    with pytest.raises(ModelFileError, match="holds a ShiftedLogistic, not a LogisticRegression: use ShiftedLogistic.load"):
+        LogisticRegression.load(path)
+
+
+def test_a_class_not_imported_or_named_twice_is_an_error_that_says_what_to_do(tmp_path):
+    path = write(tmp_path / "user.npz", header("Perceptron"), **GOOD)
+    with pytest.raises(ModelFileError, match=r"is imported: then Perceptron\.load\(path\)$"):
+        Model.load(path)
+    twins = [type("Twin", (LogisticRegression,), {"__module__": module}) for module in ("lab.a", "lab.b")]
+    path = twins[0](3).save(tmp_path / "twin.npz")
+    with pytest.raises(ModelFileError, match=r"called 'Twin' \(lab\.\w\.Twin, lab\.\w\.Twin\)"):
+        Model.load(path)
+    assert type(twins[1].load(path)) is twins[1]  # the class asked for, when it has the file's name
+
+
 # ----------------------------------------------------------------------------- malformed files
 def header(model="LogisticRegression", **config):
     config = config or {"n_features": 3, "l2": 0.0}
@@ -267,3 +297,39 @@ def test_a_kill_in_the_middle_of_saving_over_a_large_file_leaves_a_loadable_one(
         child.stdout.close()
         loaded = [p.data for p in Model.load(path).parameters()]
         assert any(all(np.array_equal(a, b) for a, b in zip(loaded, v)) for v in versions)
+
+
+STALLED_SAVER = """
+import sys, time
+import numpy as np
+from tinygraph.models import LogisticRegression
+real_write = np.lib.format.write_array
+def stall(file, array, *args, **kwargs):  # write one array, then hang: the save is half done
+    real_write(file, array, *args, **kwargs)
+    print("writing", flush=True)
+    time.sleep(120)
+np.lib.format.write_array = stall
+LogisticRegression(3, seed=0).save(sys.argv[1])
+"""
+
+
+def test_the_temporary_file_of_a_killed_save_is_removed_by_the_next_save_not_while_it_runs(tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    path = tmp_path / "model.npz"
+    child = subprocess.Popen([sys.executable, "-c", STALLED_SAVER, str(path)], env=env, stdout=subprocess.PIPE)
+    try:
+        assert child.stdout.readline() == b"writing\n"
+        (temporary,) = [p.name for p in tmp_path.iterdir()]  # the child's, half written
+        assert temporary.startswith(".model.npz.") and temporary.endswith(f".{child.pid}.{temporary.split('.')[-2]}.tmp")
+        LogisticRegression(3, seed=1).save(path)  # while the child still writes: its file stays
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([temporary, "model.npz"])
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    assert (tmp_path / temporary).exists()  # what a kill leaves
+    model = LogisticRegression(3, seed=2)
+    model.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    np.testing.assert_array_equal(Model.load(path).params["w"].data, model.params["w"].data)

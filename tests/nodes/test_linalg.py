@@ -34,12 +34,23 @@ def test_einsum_index_summed_in_one_operand_only():
     np.testing.assert_array_equal(b.grad, [3.0, 3.0])
 
 
-def test_tensordot_is_an_einsum():
+def test_tensordot_equals_numpys_and_checks_its_axes():
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 3, 5))
     np.testing.assert_allclose(tg.tensordot(x, y, axes=([1, -1], [1, 0])).data, np.tensordot(x, y, ([1, -1], [1, 0])))
     with pytest.raises(ValueError, match="Tensordot"):
         tg.tensordot(x, y, axes=([0], [1, 2]))
+    with pytest.raises(ValueError, match="name an axis of a twice"):
+        tg.tensordot(x, y, axes=([1, -2], [1, 0]))  # axis 1 of a, twice
+
+
+def test_tensordot_gradients_are_the_matrix_products_for_matrices():
+    rng = np.random.default_rng(2)
+    x, w, g = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
+    a, b = _param(x), _param(w)
+    tg.tensordot(a, b, axes=1).backward(g)
+    np.testing.assert_allclose(a.grad, g @ w.T)  # dL/da = dL/dy · bᵀ
+    np.testing.assert_allclose(b.grad, x.T @ g)  # dL/db = aᵀ · dL/dy
 
 
 def test_tensordot_refuses_an_axis_past_the_last_instead_of_wrapping_it():

@@ -336,7 +336,7 @@ class Model:
         """
         path = Path(path)
         name, config, arrays = files.read(path, cls._shapes_in_file)
-        kind = _model_class(name)
+        kind = _model_class(name, cls)
         try:
             model = kind(**config)
         except (TypeError, ValueError) as error:
@@ -349,7 +349,7 @@ class Model:
     @classmethod
     def _shapes_in_file(cls, name: str, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
         """The parameter shapes a file's header implies, for a model of class ``cls`` (what load checks)."""
-        kind = _model_class(name)
+        kind = _model_class(name, cls)
         if cls is not Model and kind is not cls:
             raise ValueError(f"holds a {kind.__name__}, not a {cls.__name__}: use {kind.__name__}.load")
         keys = list(inspect.signature(kind._shapes).parameters)
@@ -367,17 +367,6 @@ class Model:
         return f"{type(self).__name__}({args})"
 
 
-def _model_classes(cls: type[Model] = Model) -> Iterator[type[Model]]:
-    """The models tinygraph defines: the subclasses of ``cls`` from the package's own modules."""
-    for sub in cls.__subclasses__():
-        if sub.__module__.startswith("tinygraph."):
-            yield sub
-        yield from _model_classes(sub)
-
-
-def _model_class(name: str) -> type[Model]:
-    """The model class called ``name``, or a ValueError listing the known ones."""
-    known = {kind.__name__: kind for kind in _model_classes()}
-    if name not in known:
-        raise ValueError(f"unknown model class {name!r}; tinygraph's are {', '.join(sorted(known))}")
-    return known[name]
+def _model_class(name: str, requested: type[Model] = Model) -> type[Model]:
+    """The model class called ``name`` when ``requested.load`` reads a file (``files.model_class``)."""
+    return files.model_class(name, requested, Model)

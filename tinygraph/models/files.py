@@ -70,6 +70,50 @@ _BROKEN = (
 """What reading a damaged archive can raise, from zipfile, numpy and json; all become ModelFileError."""
 
 
+def model_class(name: str, requested: type, base: type) -> type:
+    """The class a file's ``model`` field names, when ``requested.load`` reads it (``base.load``: any).
+
+    ``requested`` itself when it has that name, so a user's subclass loads with its own ``load``.
+    Otherwise a subclass of ``base`` with that name: tinygraph's own first, then one of any other
+    module imported so far. A file never imports a module itself: that would run code it names.
+
+    Raises
+    ------
+    ValueError
+        When no class or several (in different modules) have that name, saying what to do.
+    """
+    if requested.__name__ == name and requested is not base:
+        return requested
+    found = [kind for kind in _subclasses(base) if kind.__name__ == name]
+    own = [kind for kind in found if _ours(kind)]
+    if own or len(found) == 1:
+        return (own or found)[0]
+    if found:
+        where = ", ".join(f"{kind.__module__}.{name}" for kind in found)
+        raise ValueError(f"several model classes are called {name!r} ({where}): use the one meant, {name}.load(path)")
+    theirs = ", ".join(sorted(kind.__name__ for kind in _subclasses(base) if _ours(kind)))
+    raise ValueError(
+        f"unknown model class {name!r}; tinygraph's are {theirs}. A model class of your own is found once "
+        f"the module that defines it is imported: then {name}.load(path)"
+    )
+
+
+def _ours(kind: type) -> bool:
+    return kind.__module__.startswith("tinygraph.")
+
+
+def _subclasses(base: type) -> list[type]:
+    """Every class derived from ``base``, directly or not, in any module imported so far."""
+    found: list[type] = []
+    stack = list(base.__subclasses__())
+    while stack:
+        kind = stack.pop()
+        if kind not in found:
+            found.append(kind)
+            stack.extend(kind.__subclasses__())
+    return found
+
+
 def write(path: Path, header: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
     """Write ``header`` and the parameter ``arrays`` to ``path``, replacing any old file whole.
 

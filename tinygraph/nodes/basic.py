@@ -342,7 +342,7 @@ class Max(_Reduction):
 
     def forward(self, x: ndarray) -> ndarray:
         xp, axes = namespace(x), self._remember(x)
-        m = xp.max(x, axis=axes, keepdims=True)
+        m = _array.extremum(x, axes, "max")
         self.is_max = x == m
         return m if self.keepdims else xp.squeeze(m, axis=axes)
 

@@ -1,4 +1,4 @@
-"""Linear-algebra nodes: einsum (any number of operands) and tensordot, which is an einsum.
+"""Linear-algebra nodes: einsum (any number of operands) and tensordot (two, over paired axes).
 
 An einsum is a sum of products, y[out] = Σ Π_k x_k[s_k], so its derivative with respect to one
 operand is the same sum of products with that operand left out and dL/dy put in its place:
@@ -58,7 +58,7 @@ class Einsum(Node):
     operand, so dL/dx_k = einsum(out, s_j for j ≠ k -> s_k) of dL/dy and the other operands.
     Forward mode (product rule): ẏ = Σ_k einsum(subscripts) with x_k replaced by ẋ_k.
     Off NumPy it uses the library's own einsum (Dask's, CuPy's): the array API standard has none,
-    so ``array_api_strict`` arrays get a TypeError; the gradient of a repeated index needs NumPy.
+    so ``array_api_strict`` arrays get a TypeError.
     """
 
     formula = "y = Σ Π x_k"
@@ -85,12 +85,7 @@ class Einsum(Node):
         g = _einsum(",".join(subs) + "->" + unique, *operands)
         if unique == s:
             return g  # the engine sums an index x_k broadcast (length 1) back
-        if not isinstance(g, np.ndarray):
-            raise TypeError(f"Einsum: the gradient of a repeated index ({s}) needs NumPy arrays, not {type(g).__name__}")
-        full = np.zeros(x.shape, dtype=g.dtype)  # a repeated index: write g on the diagonal
-        diagonal = np.einsum(s + "->" + unique, full)  # a writeable view into full
-        diagonal[...] = _sum_to(g, diagonal.shape)
-        return full
+        return _on_diagonal(_sum_to(g, tuple(x.shape[s.index(c)] for c in unique)), s, x.shape)
 
     def backward(self, grad: ndarray) -> Grads:
         return tuple(self._gradient(grad, k) if needed else None for k, needed in enumerate(self.needs_grad))
@@ -117,13 +112,34 @@ def _einsum(subscripts: str, *xs: ndarray) -> ndarray:
     return einsum(subscripts, *xs)
 
 
+def _on_diagonal(g: ndarray, s: str, shape: tuple[int, ...]) -> ndarray:
+    """``g``, indexed by the distinct letters of ``s``, on the diagonal of an array of ``shape``; zeros elsewhere.
+
+    x[i, i] depends on x[a, b] only where a = b = i, so the gradient is g times an identity for
+    each repeat of a letter: "ii" gives einsum("i,ij->ij", g, I). Products with 1 and 0 only,
+    so it is exact, and it needs nothing but the library's einsum and eye.
+    """
+    xp_ = namespace(g)
+    fresh = iter(c for c in string.ascii_letters if c not in s)
+    out, subs, operands = "", ["".join(dict.fromkeys(s))], [g]
+    for position, c in enumerate(s):
+        if c not in s[:position]:
+            out += c
+            continue
+        again = next(fresh)  # the repeat gets its own letter, tied to the first by the identity
+        out += again
+        subs.append(c + again)
+        operands.append(xp_.eye(shape[position], dtype=g.dtype))
+    return _einsum(",".join(subs) + "->" + out, *operands)
+
+
 def _sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
     """``g`` summed over the axes where ``shape`` has length 1 and g does not."""
     axes = tuple(a for a, (m, n) in enumerate(zip(g.shape, shape)) if n == 1 and m != 1)
     return g.sum(axis=axes, keepdims=True) if axes else g
 
 
-class Tensordot(Einsum):
+class Tensordot(Node):
     """y = tensordot(a, b, axes), NumPy's: sum the products over axes of a paired with axes of b.
 
     Parameters
@@ -134,24 +150,60 @@ class Tensordot(Einsum):
 
     Notes
     -----
-    The einsum whose subscripts give paired axes one letter: tensordot(a, b, 1) for matrices is
-    "ij,jk->ik". Its derivatives are Einsum's: dL/da = einsum of dL/dy and b, and so on.
+    y[free_a, free_b] = Σ_paired a[free_a, paired] b[paired, free_b], so each gradient is again a
+    tensordot: dL/da = tensordot(dL/dy, b) over b's free axes, dL/db = tensordot(a, dL/dy) over
+    a's free axes, each put back in its input's axis order (for matrices, dL/da = dL/dy · bᵀ and
+    dL/db = aᵀ · dL/dy). Forward mode: ẏ = tensordot(ȧ, b) + tensordot(a, ḃ). Every library
+    computes with its own ``tensordot``, which the array API standard defines.
     """
 
     formula = "y = Σ a · b"
     local_derivatives = ("b", "a")
 
     def __init__(self, axes: Any = 2) -> None:
-        super().__init__("")
         self.axes = axes
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
-        self.subscripts = _tensordot_subscripts(self.axes, a.ndim, b.ndim)
-        return super().forward(a, b)
+        self.a, self.b = a, b
+        self.pairs = _tensordot_axes(self.axes, a.ndim, b.ndim)
+        return namespace(a).tensordot(a, b, axes=self.pairs)
+
+    def _free(self) -> tuple[list[int], list[int]]:
+        """The axes of a and of b that are not contracted, in order: y's axes are these."""
+        (pa, pb), a, b = self.pairs, self.a, self.b
+        return [i for i in range(a.ndim) if i not in pa], [j for j in range(b.ndim) if j not in pb]
+
+    def _grad_a(self, grad: ndarray) -> ndarray:
+        (pa, pb), (free_a, free_b) = self.pairs, self._free()
+        g = namespace(grad).tensordot(grad, self.b, axes=(tuple(range(len(free_a), grad.ndim)), tuple(free_b)))
+        return _reorder(g, free_a + [pa[pb.index(j)] for j in sorted(pb)])  # b's paired axes, in b's order
+
+    def _grad_b(self, grad: ndarray) -> ndarray:
+        (pa, pb), (free_a, free_b) = self.pairs, self._free()
+        g = namespace(grad).tensordot(self.a, grad, axes=(tuple(free_a), tuple(range(len(free_a)))))
+        return _reorder(g, [pb[pa.index(i)] for i in sorted(pa)] + free_b)  # a's paired axes, in a's order
+
+    def backward(self, grad: ndarray) -> Grads:
+        need_a, need_b = self.needs_grad
+        return (self._grad_a(grad) if need_a else None, self._grad_b(grad) if need_b else None)
+
+    def jvp(self, ta: ndarray | None, tb: ndarray | None) -> ndarray:
+        xp = namespace(self.a)
+        terms = [xp.tensordot(ta, self.b, axes=self.pairs)] if ta is not None else []
+        terms += [xp.tensordot(self.a, tb, axes=self.pairs)] if tb is not None else []
+        if not terms:
+            out = xp.tensordot(self.a, self.b, axes=self.pairs)
+            return xp.zeros_like(out)
+        return sum(terms[1:], terms[0])
 
 
-def _tensordot_subscripts(axes: Any, ndim_a: int, ndim_b: int) -> str:
-    """The einsum subscripts of ``tensordot(a, b, axes)``."""
+def _reorder(g: ndarray, axes: list[int]) -> ndarray:
+    """``g``, whose axis k is axis ``axes[k]`` of an input, with its axes in the input's order."""
+    return namespace(g).permute_dims(g, tuple(axes.index(i) for i in range(len(axes))))
+
+
+def _tensordot_axes(axes: Any, ndim_a: int, ndim_b: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes of a and of b that ``tensordot(a, b, axes)`` pairs, counted from 0, checked."""
     if isinstance(axes, (tuple, list)):
         pairs_a, pairs_b = ([int(i)] if np.ndim(i) == 0 else [int(j) for j in i] for i in axes)
     else:
@@ -165,11 +217,6 @@ def _tensordot_subscripts(axes: Any, ndim_a: int, ndim_b: int) -> str:
         outside = [i for i in pairs if not -ndim <= i < ndim]
         if outside:  # i % ndim would quietly contract another axis
             raise ValueError(f"Tensordot: axes {axes} name axis {outside[0]} of {name}, which has {ndim} axes")
-    letters = iter(string.ascii_letters)
-    sa = [next(letters) for _ in range(ndim_a)]
-    sb = [next(letters) for _ in range(ndim_b)]
-    for i, j in zip(pairs_a, pairs_b):
-        sb[j % ndim_b] = sa[i % ndim_a]
-    shared = {sa[i % ndim_a] for i in pairs_a}
-    out = [c for c in sa if c not in shared] + [c for c in sb if c not in shared]
-    return "".join(sa) + "," + "".join(sb) + "->" + "".join(out)
+        if len({i % ndim for i in pairs}) < len(pairs):
+            raise ValueError(f"Tensordot: axes {axes} name an axis of {name} twice")
+    return tuple(i % ndim_a for i in pairs_a), tuple(j % ndim_b for j in pairs_b)

@@ -56,7 +56,7 @@ class Min(Max):
 
     def forward(self, x: ndarray) -> ndarray:
         xp, axes = namespace(x), self._remember(x)
-        m = xp.min(x, axis=axes, keepdims=True)
+        m = _array.extremum(x, axes, "min")
         self.is_max = x == m  # the extremum Max's backward spreads the gradient over
         return m if self.keepdims else xp.squeeze(m, axis=axes)
 
@@ -187,7 +187,7 @@ class LogSumExp(_Reduction):
         axes = self._remember(x)
         self.x = x
         flat, xp = _last(x, axes), namespace(x)
-        if flat.shape[-1] == 0:  # log of an empty sum
+        if math.prod(flat.shape) == 0:  # log of an empty sum, or no rows (Dask's max of empty chunks fails)
             l = xp.full(flat.shape[:-1], -math.inf, dtype=_array.float_dtype(x))
             self.softmax = xp.zeros(x.shape, dtype=l.dtype)
         else:
