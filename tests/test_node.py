@@ -195,6 +195,37 @@ class Weighted(tg.Node):
         return tuple(grad * (k + 1) if need else None for k, need in enumerate(self.needs_grad))
 
 
+class Constant(tg.Node):
+    """z = 1, a node of no inputs."""
+
+    def forward(self):
+        return np.ones(2)
+
+    def backward(self, grad):
+        return ()
+
+
+@pytest.mark.parametrize("arity", [0, 1, 2, 3])
+def test_a_node_called_on_any_number_of_inputs_is_called_once(arity):
+    node = Weighted() if arity else Constant()
+    inputs = [tg.tensor(np.ones(2), requires_grad=True) for _ in range(arity)]
+    node(*inputs)
+    assert node.inputs == tuple(inputs) and all(a is b for a, b in zip(node.inputs, inputs))
+    for other in range(4):  # a second call, on any number of inputs, is refused
+        with pytest.raises(RuntimeError, match=rf"this {type(node).__name__} instance was already called"):
+            node(*[tg.tensor(np.ones(2)) for _ in range(other)])
+
+
+@pytest.mark.parametrize("arity", [0, 1, 2, 3])
+def test_inputs_set_by_hand_read_back_as_the_same_tuple(arity):
+    node = Weighted()
+    inputs = tuple(tg.tensor(np.full(2, k)) for k in range(arity))
+    node.inputs = (tg.tensor(0.0),) * (3 - arity)  # replaced whole by the next assignment
+    node.inputs = list(inputs)
+    assert type(node.inputs) is tuple and len(node.inputs) == arity
+    assert all(a is b for a, b in zip(node.inputs, inputs))
+
+
 def test_a_node_not_yet_called_has_no_inputs():
     node = Cube()
     assert node.inputs is None and node.needs_grad == ()

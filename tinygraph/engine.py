@@ -81,12 +81,15 @@ def _consumer_counts(root: Tensor) -> dict[Tensor, int]:
         node = stack.pop().node
         if node is None:
             continue
-        for parent in node.inputs:
+        first = node._input_0  # node.inputs, read here without a call (see Node)
+        second = node._input_1
+        for parent in node._input_tuple if first is None else (first,) if second is None else (first, second):
             if parent.requires_grad:
                 seen = consumers.get(parent)
                 if seen is None:  # first reached: its own inputs are counted once, from here
                     consumers[parent] = 1
-                    stack.append(parent)
+                    if parent.node is not None:  # a leaf has no inputs to count
+                        stack.append(parent)
                 else:
                     consumers[parent] = seen + 1
     return consumers
@@ -109,12 +112,17 @@ def backward(
     ``tg.trace`` records the pass this way, so what it shows is what this loop did.
     """
     detect_anomaly = current_mode().detect_anomaly  # the calling thread's modes, read once
+    # Kahn's order, as topological_order takes it, walked here rather than listed first: a
+    # tensor is ready once every consumer below root has sent its gradient, so it is complete.
+    consumers = _consumer_counts(root)
+    ready = [root]
     # Keyed by the tensors themselves (hashed by identity), dropped when the pass returns.
     pending: dict[Tensor, _array.ndarray] = {root: grad}  # sent back: the chain rule goes on
     shown: dict[Tensor, _array.ndarray] = {}  # only shown in .grad: see the cancellation rule below
     kept: set[int] = {id(grad)}  # arrays someone else holds: the seed, and each .grad set so far
     from_root = weakref.ref(root)  # made once: every .grad this pass writes came from root
-    for tensor in reversed(topological_order(root)):
+    while ready:
+        tensor = ready.pop()
         node = tensor.node
         g = pending.pop(tensor, None)
         if node is None or retain_grads or tensor.retains_grad:
@@ -124,52 +132,79 @@ def backward(
                 if extra is not None:
                     total = extra if g is None else g + extra
             if total is not None:
-                if tensor.grad is None and (
-                    isinstance(total, _array.NUMPY_TYPES) and (id(total) in kept or _array.is_view(total))
-                ):  # other libraries' arrays are never written in place: kept as they are
-                    total = total.copy()  # a view or a shared array: .grad gets an array of its own
-                _accumulate(tensor, total, from_root)
+                if tensor.grad is None and type(total) is ndarray:  # the common case of _store, spelled out
+                    if id(total) in kept or _array.is_view(total):
+                        total = total.copy()  # a view or a shared array: .grad gets an array of its own
+                    tensor.grad = total
+                    tensor._grad_source = (weakref.ref(total), from_root, 1)
+                else:
+                    _store(tensor, total, kept, from_root)
                 kept.add(id(tensor.grad))
-        if g is None or node is None:
+        if node is None:
             continue
-        # The cancellation rule, declared by the node's class as cancels = {shown: receiver}
-        # (SigmoidBCE: {0: 2}): the gradient for input `shown` is only shown, because the
-        # chain-rule product that cancels through it goes to input `receiver` instead. So it is
-        # computed only if that input's tensor keeps its gradient, and it goes to `shown`, never
-        # to `pending`: the node's backward returns the receiver's gradient like any other.
-        cancels = node.cancels
-        inputs = node.inputs
-        if cancels:
-            node.needs_grad = tuple(
-                parent.requires_grad
-                and (index not in cancels or parent.node is None or retain_grads or parent.retains_grad)
-                for index, parent in enumerate(inputs)
-            )
-        sent: list[tuple[int, ndarray, ndarray]] | None = None if on_step is None else []
-        grads = _call_backward(node, g)
-        for index in range(len(inputs)):
-            parent_grad = grads[index]
-            parent = inputs[index]
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            data = parent.data
-            if (
-                type(parent_grad) is not ndarray
-                or parent_grad.shape != data.shape
-                or parent_grad.dtype is not data.dtype
-            ):  # the slow path: convert, unbroadcast, cast
-                parent_grad = _conform(node, index, parent_grad, data)
-            if detect_anomaly:  # on Dask, checked when computed
-                parent_grad = _array.checked_finite(
-                    parent_grad, f"{type(node).__name__}.backward produced {{}} in the gradient for input {index}"
+        first = node._input_0  # node.inputs, read here without a call (see Node)
+        second = node._input_1
+        inputs = node._input_tuple if first is None else (first,) if second is None else (first, second)
+        if g is not None:
+            # The cancellation rule, declared by the node's class as cancels = {shown: receiver}
+            # (SigmoidBCE: {0: 2}): the gradient for input `shown` is only shown, because the
+            # chain-rule product that cancels through it goes to input `receiver` instead. So it
+            # is computed only if that input's tensor keeps its gradient, and it goes to `shown`,
+            # never to `pending`: the node's backward returns the receiver's gradient like any other.
+            cancels = node.cancels
+            if cancels:
+                node.needs_grad = tuple(
+                    parent.requires_grad
+                    and (index not in cancels or parent.node is None or retain_grads or parent.retains_grad)
+                    for index, parent in enumerate(inputs)
                 )
-            target = shown if cancels and index in cancels else pending
-            earlier = target.get(parent)  # from another consumer of the same tensor: gradients add up
-            target[parent] = summed = parent_grad if earlier is None else earlier + parent_grad
+            sent: list[tuple[int, ndarray, ndarray]] | None = None if on_step is None else []
+            if detect_anomaly:  # report the node by name rather than as a NumPy warning
+                with _array.xp.errstate(all="ignore"):
+                    grads = node.backward(g)
+            else:
+                grads = node.backward(g)
+            if type(grads) is not tuple:  # one gradient alone, or a tuple's subclass
+                grads = grads if isinstance(grads, tuple) else (grads,)
+            if len(grads) != len(inputs):
+                raise _wrong_count(node, len(grads))
+            for index in range(len(inputs)):
+                parent_grad = grads[index]
+                parent = inputs[index]
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                data = parent.data
+                if (
+                    type(parent_grad) is not ndarray
+                    or parent_grad.shape != data.shape
+                    or parent_grad.dtype is not data.dtype
+                ):  # the slow path: convert, unbroadcast, cast
+                    parent_grad = _conform(node, index, parent_grad, data)
+                if detect_anomaly:  # on Dask, checked when computed
+                    parent_grad = _array.checked_finite(
+                        parent_grad, f"{type(node).__name__}.backward produced {{}} in the gradient for input {index}"
+                    )
+                target = shown if cancels and index in cancels else pending
+                earlier = target.get(parent)  # from another consumer of the same tensor: gradients add up
+                target[parent] = summed = parent_grad if earlier is None else earlier + parent_grad
+                if sent is not None:
+                    sent.append((index, parent_grad, summed))
             if sent is not None:
-                sent.append((index, parent_grad, summed))
-        if sent is not None:
-            on_step(tensor, g, sent)  # type: ignore[misc]  # sent is a list exactly when on_step is given
+                on_step(tensor, g, sent)  # type: ignore[misc]  # sent is a list exactly when on_step is given
+        for parent in reversed(inputs):  # the first input is taken first, as a depth-first walk does
+            if parent.requires_grad:
+                left = consumers[parent]
+                if left == 1:  # its last consumer has sent its gradient: it is complete
+                    ready.append(parent)
+                else:
+                    consumers[parent] = left - 1
+
+
+def _store(tensor: Tensor, grad: ndarray, kept: set[int], from_root: weakref.ref[Tensor]) -> None:
+    """Store ``grad`` as ``tensor.grad``, or add it there; ``kept`` holds the ids of arrays others hold."""
+    if tensor.grad is None and isinstance(grad, _array.NUMPY_TYPES) and (id(grad) in kept or _array.is_view(grad)):
+        grad = grad.copy()  # other libraries' arrays are never written in place: kept as they are
+    _accumulate(tensor, grad, from_root)
 
 
 def _accumulate(tensor: Tensor, grad: ndarray, from_root: weakref.ref[Tensor]) -> None:
@@ -191,21 +226,12 @@ def _accumulate(tensor: Tensor, grad: ndarray, from_root: weakref.ref[Tensor]) -
     tensor._grad_source = (written, from_root, calls)
 
 
-def _call_backward(node: Node, g: ndarray) -> tuple[object, ...]:
-    """``node.backward(g)`` as a tuple, checked to hold one gradient per input."""
-    if current_mode().detect_anomaly:  # report the node by name rather than as a NumPy warning
-        with _array.xp.errstate(all="ignore"):
-            grads = node.backward(g)
-    else:
-        grads = node.backward(g)
-    if not isinstance(grads, tuple):
-        grads = (grads,)
-    if len(grads) != len(node.inputs):
-        raise TypeError(
-            f"{type(node).__name__}.backward returned {len(grads)} gradient(s) but the node has "
-            f"{len(node.inputs)} input(s): return one per input, None where none is needed"
-        )
-    return grads
+def _wrong_count(node: Node, count: int) -> TypeError:
+    """The error for a ``backward`` that returned ``count`` gradients, not one per input."""
+    return TypeError(
+        f"{type(node).__name__}.backward returned {count} gradient(s) but the node has "
+        f"{len(node.inputs)} input(s): return one per input, None where none is needed"
+    )
 
 
 def _conform(node: Node, index: int, grad: object, data: ndarray) -> ndarray:

@@ -77,9 +77,13 @@ class Node:
     array([ 3., 12.])
     """
 
-    # Class-level defaults, so that a node not called yet reads inputs as None without a
-    # per-instance attribute or a hasattr (which raises and catches inside) on every call.
-    inputs: tuple[Tensor, ...] = None  # type: ignore[assignment]  # a tuple once called
+    # The inputs of a call with one or two, the common case, are kept as attributes, and any
+    # other number as a tuple: a graph then holds two objects per node (the node and its output
+    # tensor) for Python's cyclic collector to walk, not three. Class-level defaults, so that a
+    # node not called yet reads them as None without a per-instance attribute or a hasattr.
+    _input_0: Tensor | None = None  # the first of one or two inputs
+    _input_1: Tensor | None = None  # the second of two
+    _input_tuple: tuple[Tensor, ...] | None = None  # every input, of a call with none or more than two
     needs_grad: tuple[bool, ...] = ()
     cancels: ClassVar[dict[int, int]] = {}
     title: ClassVar[str] = ""
@@ -88,6 +92,26 @@ class Node:
     local_derivatives: ClassVar[tuple[str | None, ...]] | tuple[str | None, ...] = ()
     symbols: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
     _record: ClassVar[Callable[[Node, tuple[Any, ...]], Tensor]]  # tinygraph.tensor.record
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...] | None:
+        """The tensors the node was called on, in order; None before the call."""
+        x = self._input_0
+        if x is None:
+            return self._input_tuple
+        y = self._input_1
+        return (x,) if y is None else (x, y)
+
+    @inputs.setter
+    def inputs(self, inputs: tuple[Tensor, ...]) -> None:
+        inputs = tuple(inputs)
+        if 1 <= len(inputs) <= 2:
+            self._input_0 = inputs[0]
+            self._input_1 = inputs[1] if len(inputs) == 2 else None
+            self._input_tuple = None
+        else:
+            self._input_0 = self._input_1 = None
+            self._input_tuple = inputs
 
     def forward(self, *arrays: Any) -> _array.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")

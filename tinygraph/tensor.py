@@ -9,9 +9,10 @@ the parameters. ``record`` is how that happens: it calls a node on tensors and r
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from tinygraph import _array, engine
+from tinygraph._array import ndarray
 from tinygraph._keywords import accepts_dim
 from tinygraph._types import Axis
 from tinygraph.modes import current_mode
@@ -611,52 +612,74 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
     may use it; a node that returns an input array itself gets a read-only view of it instead, so a
     user's leaf stays writable.
     """
-    # The hot path of every forward pass, spelled out for one and two inputs: a tuple of tensors
-    # is kept as it came (the call's own), needs_grad is a constant tuple (shared, never
-    # allocated), and the output is built here rather than through a method call.
-    if node.inputs is not None:
+    # The hot path of every forward pass, spelled out for one and two inputs: the node keeps
+    # them as attributes rather than a tuple (Node.inputs), needs_grad is a constant tuple
+    # (shared, never allocated), forward is called on NumPy arrays directly (_forward, which names the node in
+    # errors, is the way of every other case) and the output is built here, not by a method.
+    if node._input_0 is not None or node._input_tuple is not None:
         _already_called(node)
     mode = current_mode()  # the calling thread's modes, read once
     arity = len(inputs)
     if arity == 1:
         x = inputs[0]
-        if type(x) is not Tensor or type(inputs) is not tuple:
+        if type(x) is not Tensor:
             x = as_tensor(x)
             inputs = (x,)
-        needs = (True,) if x.requires_grad else (False,)  # constants: nothing allocated
+        node._input_0 = x  # node.inputs gives it back as (x,): no tuple is kept (see Node)
+        node.needs_grad = needs = (True,) if x.requires_grad else (False,)  # constants: nothing allocated
         wanted = needs[0]
+        if mode.scope is not None:
+            node.scope = mode.scope
+        a = x.data
+        if type(a) is ndarray and not mode.detect_anomaly:
+            try:
+                out = node.forward(a)
+            except ValueError as error:
+                _forward_failed(node, inputs, error)
+            if type(out) is not ndarray:
+                out = _array.as_array(out)
+        else:
+            out = _checked_forward(node, inputs, mode.detect_anomaly)
+        b = None
     elif arity == 2:
         x, y = inputs
-        if type(x) is not Tensor or type(y) is not Tensor or type(inputs) is not tuple:
+        if type(x) is not Tensor or type(y) is not Tensor:
             x, y = as_tensor(x), as_tensor(y)
             inputs = (x, y)
         if x.requires_grad:
             needs = (True, True) if y.requires_grad else (True, False)
         else:
             needs = (False, True) if y.requires_grad else (False, False)
+        node._input_0 = x
+        node._input_1 = y
+        node.needs_grad = needs
         wanted = needs[0] or needs[1]
+        if mode.scope is not None:
+            node.scope = mode.scope
+        a, b = x.data, y.data
+        if type(a) is ndarray and type(b) is ndarray and not mode.detect_anomaly:
+            try:
+                out = node.forward(a, b)
+            except ValueError as error:
+                _forward_failed(node, inputs, error)
+            if type(out) is not ndarray:
+                out = _array.as_array(out)
+        else:
+            out = _checked_forward(node, inputs, mode.detect_anomaly)
     else:
         inputs = tuple([as_tensor(t) for t in inputs])
-        needs = tuple([bool(t.requires_grad) for t in inputs])
+        node._input_tuple = inputs
+        node.needs_grad = needs = tuple([bool(t.requires_grad) for t in inputs])
         wanted = True in needs
-    node.inputs = inputs
-    node.needs_grad = needs
-    if mode.scope is not None:
-        node.scope = mode.scope
-    if mode.detect_anomaly:
-        with _array.xp.errstate(all="ignore"):
-            out = _forward(node, inputs)
-        if _array.is_float(out):  # on Dask, checked when computed
-            out = _array.checked_finite(out, f"{type(node).__name__} produced {{}} in forward")
-    else:
-        out = _forward(node, inputs)
+        if mode.scope is not None:
+            node.scope = mode.scope
+        out = _checked_forward(node, inputs, mode.detect_anomaly)
+        a = b = None
     if not mode.grad_enabled:
         wanted = False
-    elif type(out) is _array.ndarray:  # a later backward may read it: freeze it (NumPy's flag)
-        for t in inputs:
-            if out is t.data:  # the input itself (an identity node): a view, not the user's array
-                out = out.view()
-                break
+    elif type(out) is ndarray:  # a later backward may read it: freeze it (NumPy's flag)
+        if out is a or out is b or (arity > 2 and any(out is t.data for t in inputs)):
+            out = out.view()  # the input itself (an identity node): a view, not the user's array
         out.setflags(False)  # write=False; passed by position, which costs half as much
     result = _new_tensor(Tensor)  # a node's output, its slots set here rather than by a method call
     result.data = out
@@ -693,22 +716,41 @@ def _already_called(node: Node) -> None:
     )
 
 
-def _forward(node: Node, tensors: tuple[Tensor, ...]) -> _array.ndarray:
+def _checked_forward(node: Node, tensors: tuple[Tensor, ...], detect_anomaly: bool) -> ndarray:
+    """``_forward``, and under ``detect_anomaly`` its output checked for NaN and inf, named by the node."""
+    if not detect_anomaly:
+        return _forward(node, tensors)
+    with _array.xp.errstate(all="ignore"):
+        out = _forward(node, tensors)
+    if _array.is_float(out):  # on Dask, checked when computed
+        out = _array.checked_finite(out, f"{type(node).__name__} produced {{}} in forward")
+    return out
+
+
+def _forward(node: Node, tensors: tuple[Tensor, ...]) -> ndarray:
     """``node.forward`` on the tensors' arrays, its output an ndarray; errors name the node and the shapes."""
     arrays = [t.data for t in tensors]
     for array in arrays:
-        if type(array) is not _array.ndarray:  # another library, or a NumPy scalar: one namespace
+        if type(array) is not ndarray:  # another library, or a NumPy scalar: one namespace
             arrays = _array.conform_inputs(arrays, type(node).__name__) if _array.any_foreign(arrays) else arrays
             break
     try:
         out = node.forward(*arrays)
     except ValueError as error:
-        name = type(node).__name__
-        if str(error).startswith(name):
-            raise
-        shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
-    return out if type(out) is _array.ndarray else _array.as_array(out)
+        _forward_failed(node, tensors, error)
+    return out if type(out) is ndarray else _array.as_array(out)
+
+
+def _forward_failed(node: Node, tensors: tuple[Tensor, ...], error: ValueError) -> NoReturn:
+    """Raise ``error``, from ``node.forward``, as a ValueError that names the node and the input shapes.
+
+    Called while ``error`` is being handled: an error that names the node already is raised again as it is.
+    """
+    name = type(node).__name__
+    if str(error).startswith(name):
+        raise error
+    shapes = ", ".join(str(t.shape) for t in tensors)
+    raise ValueError(f"{name}: {error} (input shapes {shapes})") from error
 
 
 def _plain_index(index: Any) -> Any:

@@ -134,10 +134,11 @@ class ReLU(Node):
 
     def forward(self, z: ndarray) -> ndarray:
         self.positive = z > 0
-        return namespace(z).maximum(z, 0)
+        return (np if type(z) is ndarray else namespace(z)).maximum(z, 0)
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad * _array.as_factor(self.positive, grad),)
+        positive = self.positive  # NumPy's mask multiplies as it is; as_factor casts others'
+        return (grad * (positive if type(positive) is ndarray else _array.as_factor(positive, grad)),)
 
     def jvp(self, dz: ndarray | None) -> ndarray:
         """ȧ = ż where z > 0, else 0."""

@@ -37,7 +37,8 @@ class Add(Node):
         return x + y
 
     def backward(self, grad: ndarray) -> Grads:
-        return (grad if self.needs_grad[0] else None), (grad if self.needs_grad[1] else None)
+        x_needs, y_needs = self.needs_grad
+        return (grad if x_needs else None), (grad if y_needs else None)
 
     def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
         """ż = ẋ + ẏ."""
@@ -92,9 +93,8 @@ class Mul(Node):
         return x * y
 
     def backward(self, grad: ndarray) -> Grads:
-        gx = grad * self.y if self.needs_grad[0] else None
-        gy = grad * self.x if self.needs_grad[1] else None
-        return gx, gy
+        x_needs, y_needs = self.needs_grad
+        return (grad * self.y if x_needs else None), (grad * self.x if y_needs else None)
 
     def jvp(self, dx: Tangent, dy: Tangent) -> ndarray:
         """ż = ẋ y + x ẏ."""
