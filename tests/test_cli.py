@@ -201,27 +201,35 @@ def test_ctrl_c_during_training_is_one_line_status_130_and_leaves_out_as_it_was(
     (out / "params.npz").write_bytes(b"an earlier run's parameters")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-m", "tinygraph", "train", "--epochs", "1000000", "--out", str(out)]
-    child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stderr = bytearray()
+    # As in a terminal's foreground job, Ctrl-C's signal is at its default in the child even when
+    # the test itself runs where SIGINT is ignored (a background job), which Python would inherit.
+    with subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as child:  # its pipes closed however the test ends
+        stderr = bytearray()
 
-    def read_stderr():
-        while byte := child.stderr.read(1):
-            stderr.extend(byte)
+        def read_stderr():
+            while byte := child.stderr.read(1):
+                stderr.extend(byte)
 
-    reader = threading.Thread(target=read_stderr)
-    reader.start()
-    deadline = time.monotonic() + 60
-    while b"loss=" not in stderr and time.monotonic() < deadline:  # the first progress shown
-        time.sleep(0.05)
-    if b"loss=" not in stderr:
-        child.kill()
-    assert b"loss=" in stderr, stderr.decode()
-    child.send_signal(signal.SIGINT)
-    stdout = child.stdout.read().decode()
-    assert child.wait(timeout=30) == 130
-    reader.join()
-    child.stdout.close()
-    child.stderr.close()
+        reader = threading.Thread(target=read_stderr)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while b"loss=" not in stderr and time.monotonic() < deadline:  # the first progress shown
+            time.sleep(0.05)
+        if b"loss=" not in stderr:
+            child.kill()
+        assert b"loss=" in stderr, stderr.decode()
+        child.send_signal(signal.SIGINT)
+        try:
+            status = child.wait(timeout=30)  # its output is a few lines: no pipe fills while it ends
+        except subprocess.TimeoutExpired:
+            child.kill()
+            raise
+        stdout = child.stdout.read().decode()
+        assert status == 130
+        reader.join()
     err = stderr.decode()
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     last = err.strip().splitlines()[-1]
