@@ -619,6 +619,8 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
     if node._input_0 is not None or node._input_tuple is not None:
         _already_called(node)
     mode = current_mode()  # the calling thread's modes, read once
+    if mode.scope is not None:
+        node.scope = mode.scope
     arity = len(inputs)
     if arity == 1:
         x = inputs[0]
@@ -628,8 +630,6 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
         node._input_0 = x  # node.inputs gives it back as (x,): no tuple is kept (see Node)
         node.needs_grad = needs = (True,) if x.requires_grad else (False,)  # constants: nothing allocated
         wanted = needs[0]
-        if mode.scope is not None:
-            node.scope = mode.scope
         a = x.data
         if type(a) is ndarray and not mode.detect_anomaly:
             try:
@@ -654,8 +654,6 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
         node._input_1 = y
         node.needs_grad = needs
         wanted = needs[0] or needs[1]
-        if mode.scope is not None:
-            node.scope = mode.scope
         a, b = x.data, y.data
         if type(a) is ndarray and type(b) is ndarray and not mode.detect_anomaly:
             try:
@@ -671,8 +669,6 @@ def record(node: Node, inputs: tuple[Any, ...]) -> Tensor:
         node._input_tuple = inputs
         node.needs_grad = needs = tuple([bool(t.requires_grad) for t in inputs])
         wanted = True in needs
-        if mode.scope is not None:
-            node.scope = mode.scope
         out = _checked_forward(node, inputs, mode.detect_anomaly)
         a = b = None
     if not mode.grad_enabled:
